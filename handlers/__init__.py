@@ -1,0 +1,33 @@
+"""Thin Slack adapters: an event, action or command becomes a call on the core, nothing more.
+
+`LISTENERS` is the one list of what the app handles; manifest.yml must declare exactly these
+(a test checks both directions).
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.actions import on_cancel_run, on_retry_run
+from handlers.assistant import on_assistant_thread_started
+from handlers.commands import on_chatops_command
+from handlers.events import on_app_mention, on_message
+from handlers.home import on_app_home_opened
+
+EVENTS = {
+    "app_mention": on_app_mention,
+    "message": on_message,
+    "app_home_opened": on_app_home_opened,
+    "assistant_thread_started": on_assistant_thread_started,
+}
+COMMANDS = {"/chatops": on_chatops_command}
+ACTIONS = {"cancel_run": on_cancel_run, "retry_run": on_retry_run}
+
+
+def register(app: AsyncApp) -> None:
+    for event, listener in EVENTS.items():
+        app.event(event)(listener)
+    for command, listener in COMMANDS.items():
+        app.command(command)(listener)
+    for action_id, listener in ACTIONS.items():
+        app.action(action_id)(listener)

@@ -1,0 +1,153 @@
+"""The composition root: settings + the outside world in, a running bot out.
+
+`build_app(settings, deps)` wires every part once. `Deps` holds what talks to the outside
+world (the Slack client, the model, the store, the skills) so tests can point them at the
+local emulators; everything else is our real code. Listeners get the core through Bolt's
+context (`context["chatops"]`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers
+from bot.agent import Agent, Budgets
+from bot.intake import Intake
+from bot.job import Identity, RunJob
+from bot.llm import ChatModel
+from bot.redact import Redactor
+from bot.runner import Runner
+from bot.server import build_web_app
+from bot.settings import Settings
+from bot.signature import RequestVerifier
+from bot.slack_client import make_web_client
+from bot.slack_io import SlackIO
+from bot.store import Store
+from skills import SKILLS
+from skills.base import Skill
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    """The parts that face the outside world; None means "build from settings"."""
+
+    web_client: AsyncWebClient | None = None
+    model: ChatModel | None = None
+    store: Store | None = None
+    skills: list[Skill] | None = None
+    verifier: RequestVerifier | None = None
+
+
+@dataclass
+class Core:
+    """What listeners use, reached as `context["chatops"]`."""
+
+    settings: Settings
+    store: Store
+    io: SlackIO
+    runner: Runner
+    intake: Intake
+    job: RunJob
+    skills: list[Skill]
+    identity: Identity = field(default_factory=lambda: Identity("", "chatops", ""))
+
+
+class ChatopsApp:
+    """The Bolt app plus its lifecycle: start (identity, recovery), serve (Socket Mode or HTTP), stop."""
+
+    def __init__(self, bolt: AsyncApp, core: Core, verifier: RequestVerifier | None) -> None:
+        self.bolt = bolt
+        self.core = core
+        self.verifier = verifier
+        self._socket: AsyncSocketModeHandler | None = None
+        self._http: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        auth = await self.core.io.client.auth_test()
+        identity = Identity(user_id=auth["user_id"], name=auth.get("user") or "chatops", team_id=auth["team_id"])
+        self.core.identity = identity
+        self.core.job.identity = identity
+        await self.core.intake.recover()
+        log.info("ready as @%s (%s) in team %s", identity.name, identity.user_id, identity.team_id)
+
+    async def serve_socket_mode(self) -> None:
+        self._socket = AsyncSocketModeHandler(self.bolt, self.core.settings.slack_app_token,
+                                              web_client=self.core.io.client)
+        await self._socket.connect_async()
+        log.info("connected to Slack over Socket Mode")
+
+    async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> int:
+        if self.verifier is None:
+            raise RuntimeError("HTTP mode needs SLACK_SIGNING_SECRET")
+        self._http = web.AppRunner(build_web_app(self.bolt, self.verifier), access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # the real port when asked for 0
+        log.info("listening for Slack events on http://%s:%d/slack/events", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()
+        await self.core.runner.shutdown()
+        if self._http is not None:
+            await self._http.cleanup()
+        with contextlib.suppress(Exception):
+            await self.core.io.client.session.close() if self.core.io.client.session else None
+        self.core.store.close()
+
+    async def wait_idle(self) -> None:
+        await self.core.runner.wait_idle()
+        await asyncio.sleep(0)
+
+
+def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
+    deps = deps or Deps()
+    redactor = Redactor(settings.secrets)
+    client = deps.web_client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    store = deps.store or Store.open(settings.db_path)
+    io = SlackIO(client, redactor)
+    skills = SKILLS if deps.skills is None else deps.skills
+    model = deps.model or (ChatModel(settings) if settings.model_configured else None)
+    agent = None
+    if model is not None:
+        budgets = Budgets(max_steps=settings.max_steps, max_tokens=settings.max_run_tokens,
+                          context_tokens=settings.context_tokens)
+        agent = Agent(model=model, skills=skills, budgets=budgets, redactor=redactor)
+    runner = Runner(settings.concurrency)
+    job = RunJob(settings=settings, store=store, io=io, agent=agent, runner=runner,
+                 identity=Identity("", "chatops", ""))
+    runner.bind(job)
+    core = Core(settings=settings, store=store, io=io, runner=runner, intake=Intake(store, io, runner), job=job,
+                skills=skills)
+
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=False,  # bot/server.py verifies before Bolt sees the request
+        process_before_response=False,  # ack first; listeners run after
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    async def provide_core(context, next):
+        context["chatops"] = core
+        await next()
+
+    bolt.use(provide_core)
+    handlers.register(bolt)
+    verifier = deps.verifier or (RequestVerifier(settings.slack_signing_secret)
+                                 if settings.slack_signing_secret else None)
+    return ChatopsApp(bolt, core, verifier)

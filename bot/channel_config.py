@@ -1,0 +1,75 @@
+"""`chatops.yml`: per-channel configuration, validated strictly so a typo is reported, not ignored.
+
+```yaml
+defaults:
+  instructions: Answer briefly; link the code you cite.
+channels:
+  "#payments":            # a channel name, or its id (C0123ABC)
+    instructions: Our services are in Go; money amounts are in cents.
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    instructions: str = ""
+
+
+TOP_LEVEL_KEYS = ("defaults", "channels")
+
+
+def load_config_file(path: Path, problems: list[str]) -> tuple[ChannelConfig, dict[str, ChannelConfig]] | None:
+    """Parse chatops.yml into (defaults, channels by id or name); append every problem found."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{path}: cannot be read as YAML ({type(exc).__name__}: {_first_line(exc)}).")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}: the top level must be a mapping with keys {', '.join(TOP_LEVEL_KEYS)}.")
+        return None
+    before = len(problems)
+    _unknown_keys(data, TOP_LEVEL_KEYS, f"{path}", problems)
+    defaults = _channel_config(data.get("defaults") or {}, ChannelConfig(), f"{path}: defaults", problems)
+    channels: dict[str, ChannelConfig] = {}
+    raw_channels = data.get("channels") or {}
+    if not isinstance(raw_channels, dict):
+        problems.append(f"{path}: channels must be a mapping of channel name or id to settings.")
+        raw_channels = {}
+    for key, raw in raw_channels.items():
+        channels[str(key)] = _channel_config(raw or {}, defaults, f"{path}: channels.{key}", problems)
+    if len(problems) > before:
+        return None
+    return defaults, channels
+
+
+def _channel_config(raw: Any, base: ChannelConfig, where: str, problems: list[str]) -> ChannelConfig:
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be a mapping.")
+        return base
+    known = tuple(f.name for f in fields(ChannelConfig))
+    _unknown_keys(raw, known, where, problems)
+    values = {name: raw[name] for name in known if name in raw}
+    instructions = values.get("instructions", base.instructions)
+    if not isinstance(instructions, str):
+        problems.append(f"{where}.instructions must be text.")
+        instructions = base.instructions
+    return ChannelConfig(instructions=instructions.strip())
+
+
+def _unknown_keys(raw: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:
+    for key in raw:
+        if key not in known:
+            problems.append(f"{where}: unknown key {key!r} (known: {', '.join(known)}).")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -1,0 +1,181 @@
+"""The model: any OpenAI-compatible Chat Completions endpoint, through the `openai` package.
+
+Retries (429 with Retry-After, 5xx, connection errors) are the client's own; what is left after
+them is mapped, in one table, to a `ModelError` that names the cause and the fix. Streams when
+the endpoint does; in `auto` mode a 400 that names `stream` switches to plain requests for good.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import openai
+
+from bot.errors import ModelError
+from bot.settings import Settings
+from bot.tokens import count_messages, count_text, count_tools
+
+log = logging.getLogger(__name__)
+
+TextCallback = Callable[[str], Awaitable[None]]
+
+
+class ContextTooLongError(Exception):
+    """The endpoint says the prompt does not fit; the agent compacts and tries again."""
+
+
+@dataclass
+class Completion:
+    text: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The assistant message as it goes back into the conversation."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            message["tool_calls"] = self.tool_calls
+        return message
+
+
+class ChatModel:
+    def __init__(self, settings: Settings, client: openai.AsyncOpenAI | None = None) -> None:
+        self.settings = settings
+        self.name = settings.model or ""
+        self.client = client or openai.AsyncOpenAI(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key or "not-needed",
+            timeout=settings.model_timeout,
+            max_retries=settings.model_retries,
+        )
+        self.streaming = settings.model_stream != "off"
+
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        tool_choice: str | None = None,
+        on_text: TextCallback | None = None,
+    ) -> Completion:
+        request: dict[str, Any] = {"model": self.name, "messages": messages}
+        if tools:
+            request["tools"] = tools
+            if tool_choice:
+                request["tool_choice"] = tool_choice
+        try:
+            if self.streaming:
+                try:
+                    completion = await self._streamed(request, on_text)
+                except openai.BadRequestError as exc:
+                    if self.settings.model_stream != "auto" or "stream" not in str(exc).lower():
+                        raise
+                    log.info("model endpoint does not stream; using plain requests from now on")
+                    self.streaming = False
+                    completion = await self._plain(request, on_text)
+            else:
+                completion = await self._plain(request, on_text)
+        except openai.OpenAIError as exc:
+            raise self._mapped(exc) from exc
+        if not completion.prompt_tokens:
+            completion.prompt_tokens = count_messages(messages) + count_tools(tools or [])
+        if not completion.completion_tokens:
+            completion.completion_tokens = count_text(completion.text) + count_text(json.dumps(completion.tool_calls))
+        return completion
+
+    async def list_models(self) -> list[str]:
+        try:
+            page = await self.client.models.list()
+        except openai.OpenAIError as exc:
+            raise self._mapped(exc) from exc
+        return [m.id for m in page.data]
+
+    async def _plain(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
+        response = await self.client.chat.completions.create(**request)
+        choice = response.choices[0]
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
+            for c in choice.message.tool_calls or ()
+        ]
+        text = choice.message.content or ""
+        if text and on_text:
+            await on_text(text)
+        usage = response.usage
+        return Completion(
+            text=text,
+            tool_calls=calls,
+            finish_reason=choice.finish_reason,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )
+
+    async def _streamed(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
+        stream = await self.client.chat.completions.create(
+            **request, stream=True, stream_options={"include_usage": True}
+        )
+        completion = Completion(text="")
+        parts: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        async for chunk in stream:
+            if chunk.usage:
+                completion.prompt_tokens = chunk.usage.prompt_tokens
+                completion.completion_tokens = chunk.usage.completion_tokens
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
+                    parts.append(delta.content)
+                    if on_text:
+                        await on_text(delta.content)
+                for fragment in delta.tool_calls or ():
+                    call = calls.setdefault(
+                        fragment.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                    )
+                    if fragment.id:
+                        call["id"] = fragment.id
+                    if fragment.function and fragment.function.name:
+                        call["function"]["name"] += fragment.function.name
+                    if fragment.function and fragment.function.arguments:
+                        call["function"]["arguments"] += fragment.function.arguments
+                if choice.finish_reason:
+                    completion.finish_reason = choice.finish_reason
+        completion.text = "".join(parts)
+        completion.tool_calls = [calls[i] for i in sorted(calls)]
+        return completion
+
+    def _mapped(self, exc: openai.OpenAIError) -> Exception:
+        """The one table from provider exceptions to what the user reads."""
+        host = urlparse(self.settings.openai_base_url or "https://api.openai.com/v1").netloc
+        log.warning("model call failed: %s: %s", type(exc).__name__, exc)
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError(f"The model endpoint did not answer in {self.settings.model_timeout:g} s.")
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelError(f"Could not reach the model endpoint at `{host}`.")
+        if isinstance(exc, openai.AuthenticationError):
+            return ModelError(
+                "The model endpoint rejected the API key (HTTP 401). Check `OPENAI_API_KEY`, then run `chatops doctor`.",
+                retryable=False,
+            )
+        if isinstance(exc, openai.PermissionDeniedError):
+            return ModelError("The model endpoint refused access (HTTP 403). Check the key's permissions.", retryable=False)
+        if isinstance(exc, openai.NotFoundError):
+            return ModelError(
+                f"The model `{self.name}` was not found at `{host}`. Check `CHATOPS_MODEL` (`chatops doctor` lists models).",
+                retryable=False,
+            )
+        if isinstance(exc, openai.RateLimitError):
+            return ModelError("The model endpoint is rate limiting us (HTTP 429). Try again in a minute.")
+        if isinstance(exc, openai.BadRequestError):
+            if exc.code == "context_length_exceeded" or "context length" in str(exc).lower():
+                return ContextTooLongError(str(exc))
+            return ModelError("The model endpoint rejected the request (HTTP 400).")
+        if isinstance(exc, openai.APIStatusError):
+            return ModelError(f"The model endpoint failed (HTTP {exc.status_code}).")
+        return ModelError("The model endpoint returned something unexpected.")

@@ -1,0 +1,91 @@
+"""Numbered schema migrations, applied in order and recorded in `_migrations`.
+
+Add a migration by appending a function `mNNN_what_it_does(db)` to MIGRATIONS; never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def m001_create_core_tables(db: Database) -> None:
+    db["seen_events"].create({"key": str, "at": float}, pk="key")
+    db["runs"].create(
+        {
+            "id": str,
+            "team": str,
+            "channel": str,
+            "thread_ts": str,
+            "message_ts": str,
+            "user": str,
+            "text": str,
+            "status": str,
+            "error_kind": str,
+            "error": str,
+            "retry_of": str,
+            "created_at": float,
+            "started_at": float,
+            "finished_at": float,
+            "progress_ts": str,
+            "steps": int,
+            "tool_calls": int,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+        },
+        pk="id",
+        defaults={"status": "queued", "steps": 0, "tool_calls": 0, "prompt_tokens": 0, "completion_tokens": 0},
+    )
+    db["runs"].create_index(["status"])
+    db["runs"].create_index(["channel", "thread_ts"])
+    db["threads"].create(
+        {
+            "channel": str,
+            "thread_ts": str,
+            "messages": str,
+            "context_ts": str,
+            "assistant": int,
+            "updated_at": float,
+        },
+        pk=("channel", "thread_ts"),
+        defaults={"messages": "[]", "assistant": 0},
+    )
+    db["tool_calls"].create(
+        {
+            "id": int,
+            "run_id": str,
+            "step": int,
+            "name": str,
+            "arguments": str,
+            "ms": int,
+            "ok": int,
+            "error": str,
+            "at": float,
+        },
+        pk="id",
+    )
+    db["tool_calls"].create_index(["run_id"])
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    m001_create_core_tables,
+]
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied."""
+    db["_migrations"].create({"name": str, "applied_at": float}, pk="name", if_not_exists=True)
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for migration in MIGRATIONS:
+        name = migration.__name__
+        if name in done:
+            continue
+        with db.atomic():
+            migration(db)
+            db["_migrations"].insert({"name": name, "applied_at": time.time()})
+        applied.append(name)
+    return applied

@@ -1,0 +1,61 @@
+"""Secret redaction for everything the bot writes: Slack posts, logs, tool results, PR bodies.
+
+Known token shapes are replaced wherever they appear, and so are the exact values of the
+secrets this process was configured with (whatever their shape).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+
+TOKEN_PATTERNS = [
+    r"xox[abposre]-[A-Za-z0-9-]{8,}",  # Slack bot/user/refresh tokens (xoxb-, xoxp-, xoxe-...)
+    r"xapp-[A-Za-z0-9-]{8,}",  # Slack app-level tokens
+    r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub classic, OAuth, server and refresh tokens
+    r"github_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
+    r"sk-[A-Za-z0-9_-]{16,}",  # OpenAI-style API keys (sk-, sk-proj-)
+    r"AKIA[0-9A-Z]{16}",  # AWS access key ids
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+]
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        exact = sorted({s for s in secrets if s}, key=len, reverse=True)
+        parts = [re.escape(s) for s in exact] + TOKEN_PATTERNS
+        self._pattern = re.compile("|".join(f"(?:{p})" for p in parts))
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(REDACTED, value) if value else value
+
+    def data(self, value: Any) -> Any:
+        """Redact every string inside a JSON-like structure (dicts, lists, Block Kit payloads)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts the formatted message and any exception text of each record."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg = self.redactor.text(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redactor.text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True

@@ -1,0 +1,79 @@
+"""The Slack Web API client, with slack_sdk's retry handlers set up the way we need them.
+
+- 429: wait what `Retry-After` says (plus up to 1 s of jitter), at most `max_wait` seconds;
+  a longer demand is not retried here and surfaces as an error.
+- Connection errors: retried, except for methods that create something (a retried
+  chat.postMessage after Slack already accepted it would post twice). Those are made safe by
+  `SlackIO.post`, which looks the message up before posting again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "chat.startStream", "files.completeUploadExternal")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Honours Retry-After with jitter, capped; the sleep is injectable so tests need not wait."""
+
+    def __init__(self, max_retry_count: int = 3, max_wait: float = 30.0, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        return response is not None and response.status_code == 429 and _retry_after(response) <= self.max_wait
+
+    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
+                                             response: HttpResponse | None = None,
+                                             error: Exception | None = None) -> None:
+        state.next_attempt_requested = True
+        await self.sleep(_retry_after(response) + random.random())
+        state.increment_current_attempt()
+
+
+class SafeConnectionRetryHandler(AsyncConnectionErrorRetryHandler):
+    """Retries connection errors only for methods that are safe to repeat."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in NOT_IDEMPOTENT:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+def _retry_after(response: HttpResponse | None) -> float:
+    if response is None:
+        return 1.0
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after" and values:
+            try:
+                return max(0.0, float(values[0]))
+            except ValueError:
+                return 1.0
+    return 1.0
+
+
+def make_web_client(token: str | None, base_url: str, *, sleep: Sleep = asyncio.sleep,
+                    max_rate_limit_wait: float = 30.0) -> AsyncWebClient:
+    handlers: list[AsyncRetryHandler] = [
+        RateLimitRetryHandler(max_wait=max_rate_limit_wait, sleep=sleep),
+        SafeConnectionRetryHandler(max_retry_count=2),
+    ]
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=30)

@@ -1,0 +1,180 @@
+"""The one SQLite database: seen events, runs, thread sessions and the tool-call audit trail.
+
+All access happens on the event loop thread; each statement is sub-millisecond, so the
+loop is never held for long. WAL mode lets `chatops status` read while the bot writes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.migrations import migrate
+
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "failed", "cancelled", "interrupted")
+
+
+@dataclass
+class Run:
+    id: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+    user: str
+    text: str
+    team: str = ""
+    status: str = "queued"
+    error_kind: str | None = None
+    error: str | None = None
+    retry_of: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress_ts: str | None = None
+    steps: int = 0
+    tool_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Run:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclass
+class ThreadSession:
+    """What the model has seen in one Slack thread, so follow-ups continue the conversation."""
+
+    channel: str
+    thread_ts: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    context_ts: str | None = None  # newest thread message already given to the model
+    assistant: bool = False
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        migrate(db)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        return cls(db)
+
+    @classmethod
+    def memory(cls) -> Store:
+        return cls(Database(memory=True))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- dedupe -----------------------------------------------------------------------------
+
+    def claim(self, key: str) -> bool:
+        """Record `key` as handled; False if it was already (a retry, a redelivery, a double click)."""
+        cursor = self.db.execute("INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)", [key, time.time()])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def forget_seen_before(self, cutoff: float) -> int:
+        cursor = self.db.execute("DELETE FROM seen_events WHERE at < ?", [cutoff])
+        self.db.conn.commit()
+        return cursor.rowcount
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def create_run(self, **values: Any) -> Run:
+        run = Run(id=values.pop("id", None) or new_run_id(), created_at=time.time(), **values)
+        self.db["runs"].insert(_row(run))
+        return run
+
+    def get_run(self, run_id: str) -> Run | None:
+        rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
+        return Run.from_row(rows[0]) if rows else None
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        self.db["runs"].update(run_id, values)
+
+    def runs(self, statuses: Iterable[str], channel: str | None = None, thread_ts: str | None = None) -> list[Run]:
+        statuses = list(statuses)
+        where = f"status IN ({', '.join('?' for _ in statuses)})"
+        args: list[Any] = list(statuses)
+        if channel:
+            where += " AND channel = ?"
+            args.append(channel)
+        if thread_ts:
+            where += " AND thread_ts = ?"
+            args.append(thread_ts)
+        return [Run.from_row(r) for r in self.db["runs"].rows_where(where, args, order_by="created_at")]
+
+    def recent_runs(self, *, user: str | None = None, limit: int = 10) -> list[Run]:
+        where, args = ("user = ?", [user]) if user else (None, None)
+        rows = self.db["runs"].rows_where(where, args, order_by="created_at desc", limit=limit)
+        return [Run.from_row(r) for r in rows]
+
+    # --- thread sessions --------------------------------------------------------------------
+
+    def load_thread(self, channel: str, thread_ts: str) -> ThreadSession | None:
+        rows = list(self.db["threads"].rows_where("channel = ? AND thread_ts = ?", [channel, thread_ts]))
+        if not rows:
+            return None
+        row = rows[0]
+        return ThreadSession(
+            channel=channel,
+            thread_ts=thread_ts,
+            messages=json.loads(row["messages"] or "[]"),
+            context_ts=row["context_ts"],
+            assistant=bool(row["assistant"]),
+        )
+
+    def save_thread(self, session: ThreadSession) -> None:
+        self.db["threads"].upsert(
+            {
+                "channel": session.channel,
+                "thread_ts": session.thread_ts,
+                "messages": json.dumps(session.messages),
+                "context_ts": session.context_ts,
+                "assistant": int(session.assistant),
+                "updated_at": time.time(),
+            },
+            pk=("channel", "thread_ts"),
+        )
+
+    def has_thread(self, channel: str, thread_ts: str) -> bool:
+        return bool(self.db.execute(
+            "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
+        ).fetchone())
+
+    # --- audit trail ------------------------------------------------------------------------
+
+    def record_tool_call(self, run_id: str, step: int, name: str, arguments: str, ms: int, ok: bool,
+                         error: str | None) -> None:
+        self.db["tool_calls"].insert({
+            "run_id": run_id, "step": step, "name": name, "arguments": arguments[:4000],
+            "ms": ms, "ok": int(ok), "error": error, "at": time.time(),
+        })
+
+    def tool_calls(self, run_id: str) -> list[dict[str, Any]]:
+        return list(self.db["tool_calls"].rows_where("run_id = ?", [run_id], order_by="id"))
+
+
+def new_run_id() -> str:
+    return "r" + secrets.token_hex(4)
+
+
+def _row(run: Run) -> dict[str, Any]:
+    return {f.name: getattr(run, f.name) for f in fields(run)}
