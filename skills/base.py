@@ -108,8 +108,9 @@ def cap_output(text: str, limit: int) -> str:
     if cut > limit // 2:
         head = head[:cut]
     rest = text[len(head):]
-    lines = rest.count("\n") + (0 if rest.endswith("\n") else 1)
-    return f"{head}\n[output truncated: {len(rest)} more characters ({lines} more lines) not shown]"
+    remaining = rest[1:] if rest.startswith("\n") else rest
+    lines = remaining.count("\n") + (0 if remaining.endswith("\n") else 1)
+    return f"{head}\n[output truncated: {len(remaining)} more characters ({lines} more lines) not shown]"
 
 
 def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible model emulator's parts; import `ModelEmulator` and `Reply` from `sim.openai`."""
