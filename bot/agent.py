@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.compaction import Compactor
-from bot.errors import BudgetExceededError, SkillError
+from bot.errors import BudgetExceededError, ModelError, SkillError
 from bot.llm import ChatModel, ContextTooLongError, TextCallback
 from bot.redact import Redactor
 from skills.base import RunContext, Skill
@@ -105,7 +105,7 @@ class Agent:
             completion = await self._complete(messages, result, hooks, tool_choice="none" if wrap_up else None)
             if wrap_up:  # a tool call now would have no result; keep the history valid
                 completion.tool_calls = []
-            messages.append(completion.message)
+            messages.append(_with_valid_arguments(completion.message))
             if not completion.tool_calls:
                 result.text = completion.text.strip()
                 result.stopped_by_steps = wrap_up and bool(self._tools)
@@ -125,7 +125,12 @@ class Agent:
             compacted = await self._compactor.fit(messages, self._tools, force=True)
             messages[:] = compacted.messages
             self._add_usage(result, compacted.prompt_tokens, compacted.completion_tokens)
-            completion = await self.model.complete(messages, tools, tool_choice=tool_choice, on_text=hooks.on_text)
+            try:
+                completion = await self.model.complete(messages, tools, tool_choice=tool_choice, on_text=hooks.on_text)
+            except ContextTooLongError:
+                raise ModelError("This conversation no longer fits the model's context window, even summarised. "
+                                 "Start a new thread, or raise `CHATOPS_CONTEXT_TOKENS` if the model allows.",
+                                 retryable=False, kind="context") from None
         self._add_usage(result, completion.prompt_tokens, completion.completion_tokens)
         return completion
 
@@ -173,6 +178,23 @@ class Agent:
     def _add_usage(result: AgentResult, prompt: int, completion: int) -> None:
         result.prompt_tokens += prompt
         result.completion_tokens += completion
+
+
+def _with_valid_arguments(message: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose tool-call arguments are valid JSON: some endpoints refuse a history holding the
+    model's own malformed arguments. The tool result already tells the model what was wrong."""
+    calls = message.get("tool_calls")
+    if not calls:
+        return message
+    fixed = []
+    for call in calls:
+        arguments = call["function"].get("arguments") or "{}"
+        try:
+            json.loads(arguments)
+        except json.JSONDecodeError:
+            arguments = "{}"
+        fixed.append({**call, "function": {**call["function"], "arguments": arguments}})
+    return {**message, "tool_calls": fixed}
 
 
 def _loads_or_empty(raw: str) -> dict[str, Any]:

@@ -50,7 +50,9 @@ class Compactor:
                   *, force: bool = False) -> CompactionResult:
         """Return messages that fit the budget (the same list object untouched if they already do)."""
         limit = self.limit(tools)
-        if not force and count_messages(messages) <= limit:
+        if force:  # the endpoint says it does not fit, whatever our count says: halve it
+            limit = min(limit, count_messages(messages) // 2)
+        elif count_messages(messages) <= limit:
             return CompactionResult(messages)
         result = CompactionResult(_shrink_old_tool_output(messages))
         if not force and count_messages(result.messages) <= limit:

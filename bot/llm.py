@@ -91,6 +91,9 @@ class ChatModel:
             completion.completion_tokens = count_text(completion.text) + count_text(json.dumps(completion.tool_calls))
         return completion
 
+    async def close(self) -> None:
+        await self.client.close()
+
     async def list_models(self) -> list[str]:
         try:
             page = await self.client.models.list()
