@@ -59,6 +59,7 @@ class Core:
     intake: Intake
     job: RunJob
     skills: list[Skill]
+    model: ChatModel | None = None
     identity: Identity = field(default_factory=lambda: Identity("", "chatops", ""))
 
 
@@ -72,6 +73,7 @@ class ChatopsApp:
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
         self.port: int | None = None
+        self._stopped = False
 
     async def start(self) -> None:
         auth = await self.core.io.client.auth_test()
@@ -99,6 +101,9 @@ class ChatopsApp:
         return self.port
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()
@@ -107,6 +112,8 @@ class ChatopsApp:
             await self._http.cleanup()
         with contextlib.suppress(Exception):
             await self.core.io.client.session.close() if self.core.io.client.session else None
+        if self.core.model is not None:
+            await self.core.model.close()
         self.core.store.close()
 
     async def wait_idle(self) -> None:
@@ -132,7 +139,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
                  identity=Identity("", "chatops", ""))
     runner.bind(job)
     core = Core(settings=settings, store=store, io=io, runner=runner, intake=Intake(store, io, runner), job=job,
-                skills=skills)
+                skills=skills, model=model)
 
     bolt = AsyncApp(
         client=client,

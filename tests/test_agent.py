@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.agent import Agent, AgentHooks, Budgets
-from bot.compaction import SUMMARY_PROMPT, SUMMARY_PREFIX
+from bot.compaction import SUMMARY_PREFIX, SUMMARY_PROMPT
 from bot.errors import BudgetExceededError, ModelError, SkillError
 from bot.llm import ChatModel
 from sim.openai import Reply, ScriptedCall

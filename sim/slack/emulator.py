@@ -226,8 +226,10 @@ class SlackEmulator(WorkspaceActions):
         retry_after: int | None = None,
         times: int | None = 1,
         drop_after_accept: bool = False,
+        when: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Fault:
-        return self.faults.fail(method, error, status, retry_after, times, drop_after_accept)
+        """Make calls to `method` fail; `when` limits it to calls whose arguments match."""
+        return self.faults.fail(method, error, status, retry_after, times, drop_after_accept, when)
 
     def delay(self, method: str, seconds: float, times: int | None = 1) -> Delay:
         return self.faults.delay(method, seconds, times)

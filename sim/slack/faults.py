@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -15,6 +17,7 @@ class Fault:
     retry_after: int | None = None
     drop_after_accept: bool = False
     times: int | None = 1
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose arguments match
 
     @property
     def error_code(self) -> str:
@@ -47,10 +50,11 @@ class Faults:
         retry_after: int | None = None,
         times: int | None = 1,
         drop_after_accept: bool = False,
+        when: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Fault:
         if status == 429 and retry_after is None:
             retry_after = 1
-        fault = Fault(method, error, status, retry_after, drop_after_accept, times)
+        fault = Fault(method, error, status, retry_after, drop_after_accept, times, when)
         self._faults.append(fault)
         return fault
 
@@ -63,8 +67,9 @@ class Faults:
         self._faults.clear()
         self._delays.clear()
 
-    def take_fault(self, method: str) -> Fault | None:
-        fault = next((f for f in self._faults if f.method == method), None)
+    def take_fault(self, method: str, args: dict[str, Any] | None = None) -> Fault | None:
+        fault = next((f for f in self._faults
+                      if f.method == method and (f.when is None or f.when(args or {}))), None)
         if fault is not None and fault.times is not None:
             fault.times -= 1
             if fault.times <= 0:

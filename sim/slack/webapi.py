@@ -208,7 +208,7 @@ class WebApi:
                 await asyncio.sleep(pause)
             self.check_token(method, token)
             handler = self.find_handler(method)
-            fault = self.faults.take_fault(method)
+            fault = self.faults.take_fault(method, args)
             if fault is not None and not fault.drop_after_accept:
                 raise ApiError(fault.error_code, status=fault.status)
             answer = handler(ApiCall(method, args, self.workspace, self.base_url(), self.sockets))
