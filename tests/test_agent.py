@@ -185,7 +185,7 @@ async def test_a_silent_endpoint_times_out_with_the_exact_message(model, model_s
 
 async def test_an_unreachable_endpoint(model_settings, agent_for):
     settings = model_settings.replace(openai_base_url="http://127.0.0.1:9/v1")
-    with pytest.raises(ModelError, match="Could not reach the model endpoint at `127.0.0.1:9`"):
+    with pytest.raises(ModelError, match=re.escape("Could not reach the model endpoint at `127.0.0.1:9`")):
         await agent_for(settings).run(SYSTEM, user("hi"), CTX)
 
 

@@ -102,7 +102,7 @@ async def test_model_failure_offers_retry_and_a_double_click_retries_once(chat, 
     progress = chat.progress_message(asked)
     assert progress["text"] == ":x: The model endpoint failed (HTTP 500)."
     assert "Traceback" not in str(progress) and "InternalServerError" not in str(progress)
-    first, second = await asyncio.gather(
+    await asyncio.gather(
         slack.click("alice", asked.channel, progress["ts"], action_id="retry_run"),
         slack.click("alice", asked.channel, progress["ts"], action_id="retry_run"),
     )
