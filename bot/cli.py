@@ -13,14 +13,13 @@ import click
 from bot.app import build_app
 from bot.doctor import Doctor
 from bot.errors import SettingsError
-from bot.redact import RedactingFilter, Redactor
+from bot.redact import RedactingFormatter, Redactor
 from bot.settings import Settings
 
 
 def configure_logging(settings: Settings, stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(Redactor(settings.secrets)))
+    handler.setFormatter(RedactingFormatter(Redactor(settings.secrets), "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
@@ -59,6 +58,7 @@ def dev(user: str) -> None:
     from bot.dev import run_dev
 
     settings = load_settings(for_slack=False)
+    configure_logging(settings.replace(log_level="WARNING" if settings.log_level == "INFO" else settings.log_level))
     asyncio.run(run_dev(settings, user=user))
 
 

@@ -51,8 +51,8 @@ class Intake:
         return run
 
     def in_conversation(self, channel: str, thread_ts: str) -> bool:
-        """Is the bot part of this thread (answered before, or working in it now)? Then replies are for it."""
-        return self.store.has_thread(channel, thread_ts) or bool(self.store.runs(ACTIVE, channel, thread_ts))
+        """Has the bot taken part in this thread (answered, failed, or working now)? Then replies are for it."""
+        return self.store.has_thread(channel, thread_ts) or self.store.has_runs(channel, thread_ts)
 
     async def retry(self, run_id: str, user: str) -> str | None:
         """Run a failed request again. Returns a message for the clicker when nothing was started."""

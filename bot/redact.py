@@ -44,18 +44,12 @@ class Redactor:
         return value
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that redacts the formatted message and any exception text of each record."""
+class RedactingFormatter(logging.Formatter):
+    """Formats log records as usual, then redacts the whole line (message, arguments, traceback)."""
 
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
+    def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
+        super().__init__(fmt)
         self.redactor = redactor
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg = self.redactor.text(message)
-        record.args = None
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redactor.text(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.text(super().format(record))

@@ -121,6 +121,14 @@ class Store:
             args.append(thread_ts)
         return [Run.from_row(r) for r in self.db["runs"].rows_where(where, args, order_by="created_at")]
 
+    def has_runs(self, channel: str, thread_ts: str) -> bool:
+        return bool(self.db.execute(
+            "SELECT 1 FROM runs WHERE channel = ? AND thread_ts = ? LIMIT 1", [channel, thread_ts]
+        ).fetchone())
+
+    def count_runs(self) -> int:
+        return self.db["runs"].count
+
     def recent_runs(self, *, user: str | None = None, limit: int = 10) -> list[Run]:
         where, args = ("user = ?", [user]) if user else (None, None)
         rows = self.db["runs"].rows_where(where, args, order_by="created_at desc", limit=limit)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.redact import REDACTED, RedactingFilter, Redactor
+from bot.redact import REDACTED, RedactingFormatter, Redactor
 
 CANARIES = [
     "xoxb-1234567890-abcdefghijkl",
@@ -39,10 +39,10 @@ def test_nested_payloads_are_redacted():
     assert redactor.data(blocks) == [{"type": "section", "text": {"type": "mrkdwn", "text": f"key {REDACTED}"}}]
 
 
-def test_logging_filter_redacts_messages_and_tracebacks():
+def test_log_lines_are_redacted_with_their_tracebacks():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter(Redactor(["s3cr3t-value"])))
+    handler.setFormatter(RedactingFormatter(Redactor(["s3cr3t-value"])))
     logger = logging.getLogger("test.redact")
     logger.addHandler(handler)
     try:

@@ -1,0 +1,72 @@
+"""The app's declarations agree with its code: manifest <-> handlers, scopes <-> API calls, CLI help."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+import handlers
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+# Web API method (as slack_sdk names it) -> the bot scope it needs.
+METHOD_SCOPES = {
+    "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
+    "chat_stream": "chat:write", "reactions_add": "reactions:write", "reactions_remove": "reactions:write",
+    "conversations_replies": {"channels:history", "groups:history", "im:history", "mpim:history"},
+    "conversations_info": {"channels:read", "groups:read"}, "users_info": "users:read",
+    "files_upload_v2": "files:write", "assistant_threads_setStatus": "assistant:write",
+    "views_publish": None, "auth_test": None, "apps_connections_open": None,
+}
+EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.channels": "channels:history",
+                "message.groups": "groups:history", "message.im": "im:history", "message.mpim": "mpim:history",
+                "app_home_opened": None, "assistant_thread_started": "assistant:write"}
+
+
+def test_every_declared_event_has_a_handler_and_vice_versa():
+    declared = {e.split(".")[0] for e in MANIFEST["settings"]["event_subscriptions"]["bot_events"]}
+    assert declared == set(handlers.EVENTS)
+
+
+def test_the_slash_command_and_interactivity_match_the_handlers():
+    assert {c["command"] for c in MANIFEST["features"]["slash_commands"]} == set(handlers.COMMANDS)
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is bool(handlers.ACTIONS)
+    for action_id in handlers.ACTIONS:
+        assert re.search(rf'"{action_id}"', (ROOT / "bot" / "blocks.py").read_text()), action_id
+
+
+def test_scopes_are_exactly_what_the_code_uses():
+    source = "\n".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
+    used = set(re.findall(r"\.(\w+_\w+)\(", source)) & set(METHOD_SCOPES)
+    assert used == set(METHOD_SCOPES), f"update METHOD_SCOPES for: {set(METHOD_SCOPES) ^ used}"
+    needed: set[str] = {"commands"}
+    for method in used:
+        scope = METHOD_SCOPES[method]
+        needed |= scope if isinstance(scope, set) else {scope} if scope else set()
+    for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
+        if EVENT_SCOPES[event]:
+            needed.add(EVENT_SCOPES[event])
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_manifest_is_a_socket_mode_app_with_a_bot_user():
+    assert MANIFEST["settings"]["socket_mode_enabled"] is True
+    assert MANIFEST["features"]["bot_user"]["display_name"] == "chatops"
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_every_cli_command_has_help_text():
+    runner = CliRunner()
+    overview = runner.invoke(main, ["--help"])
+    assert overview.exit_code == 0
+    for name, command in main.commands.items():
+        assert command.help, name
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and command.help.split(".")[0][:30] in result.output
+        for param in command.params:
+            assert getattr(param, "help", None), f"{name} {param.name}"
