@@ -110,3 +110,24 @@ async def test_without_a_model_the_bot_explains_how_to_set_one(start_bot, settin
     text = chat.progress_message(asked)["text"]
     assert "no model is configured" in text and "CHATOPS_MODEL" in text and "chatops doctor" in text
     assert not any(b["type"] == "actions" for b in chat.progress_message(asked)["blocks"])
+
+
+async def test_a_model_that_never_stops_calling_tools_is_stopped_and_still_answers(start_bot, settings, slack, model):
+    from skills.base import RunContext, Skill
+
+    async def ping(ctx: RunContext) -> str:
+        """Ping."""
+        return "pong"
+
+    chat = await start_bot(settings_=settings.replace(max_steps=2), skills=[Skill.of(ping)])
+    model.default = lambda request: (Reply.text("Partial findings.") if request.get("tool_choice") == "none"
+                                     else Reply.tool_call("ping"))
+    asked = await chat.say("alice", "#general", "@chatops loop forever")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    answer = chat.answer(asked)
+    assert answer.startswith("Partial findings.") and "I stopped after 2 tool steps" in answer
+    run = chat.runs_for(asked)[0]
+    assert run.steps == 2 and run.tool_calls == 2
+    assert [c["name"] for c in chat.store.tool_calls(run.id)] == ["ping", "ping"]
+    progress = chat.progress_message(asked)
+    assert "2 tool steps" in progress["text"]
