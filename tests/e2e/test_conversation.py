@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim.openai import Reply
+from skills.base import RunContext, Skill
 
 
 async def test_mention_gets_eyes_then_progress_then_answer_and_summary(chat, slack, model):
@@ -113,8 +114,6 @@ async def test_without_a_model_the_bot_explains_how_to_set_one(start_bot, settin
 
 
 async def test_a_model_that_never_stops_calling_tools_is_stopped_and_still_answers(start_bot, settings, slack, model):
-    from skills.base import RunContext, Skill
-
     async def ping(ctx: RunContext) -> str:
         """Ping."""
         return "pong"
