@@ -58,6 +58,9 @@ class AnswerWriter:
 
     async def finish(self, final_text: str) -> list[str]:
         """Close the stream and post what it did not carry; returns the ts of every answer message."""
+        if self._streamer is not None and self._streamer.ts is None:
+            self._streamer = None  # everything is still in the buffer: one plain post is cheaper than a stream
+            self._streamed = 0
         if self._streamer is not None:
             await self._stop_stream(len(self.received))
         if self._confirmed:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,12 +24,13 @@ from bot.job import Identity, RunJob
 from bot.llm import ChatModel
 from bot.redact import Redactor
 from bot.runner import Runner
-from bot.server import build_web_app
+from bot.server import HttpFront
 from bot.settings import Settings
 from bot.signature import RequestVerifier
 from bot.slack_client import make_web_client
 from bot.slack_io import SlackIO
 from bot.store import Store
+from bot.tokens import count_text
 from skills import SKILLS
 from skills.base import Skill
 
@@ -71,11 +71,12 @@ class ChatopsApp:
         self.core = core
         self.verifier = verifier
         self._socket: AsyncSocketModeHandler | None = None
-        self._http: web.AppRunner | None = None
+        self._http: HttpFront | None = None
         self.port: int | None = None
         self._stopped = False
 
     async def start(self) -> None:
+        count_text("warm up")  # load the tokenizer now, not during the first run
         auth = await self.core.io.client.auth_test()
         identity = Identity(user_id=auth["user_id"], name=auth.get("user") or "chatops", team_id=auth["team_id"])
         self.core.identity = identity
@@ -92,11 +93,8 @@ class ChatopsApp:
     async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> int:
         if self.verifier is None:
             raise RuntimeError("HTTP mode needs SLACK_SIGNING_SECRET")
-        self._http = web.AppRunner(build_web_app(self.bolt, self.verifier), access_log=None)
-        await self._http.setup()
-        site = web.TCPSite(self._http, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # the real port when asked for 0
+        self._http = HttpFront(self.bolt, self.verifier, asyncio.get_running_loop())
+        self.port = await self._http.start(host, port)
         log.info("listening for Slack events on http://%s:%d/slack/events", host, self.port)
         return self.port
 
@@ -107,9 +105,9 @@ class ChatopsApp:
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()
-        await self.core.runner.shutdown()
         if self._http is not None:
-            await self._http.cleanup()
+            await self._http.stop()
+        await self.core.runner.shutdown()
         with contextlib.suppress(Exception):
             await self.core.io.client.session.close() if self.core.io.client.session else None
         if self.core.model is not None:
@@ -145,7 +143,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=False,  # bot/server.py verifies before Bolt sees the request
-        process_before_response=False,  # ack first; listeners run after
+        process_before_response=True,  # the HTTP front acks events itself; listeners are short (intake only)
         logger=logging.getLogger("slack_bolt"),
     )
 

@@ -41,14 +41,16 @@ class Intake:
 
     async def accept(self, turn: Turn) -> Run | None:
         """Record and start a run for this turn; None if this message was already taken."""
-        if not self.store.claim(f"message:{turn.channel}:{turn.ts}"):
-            log.info("duplicate delivery of %s/%s ignored", turn.channel, turn.ts)
-            return None
-        run = self.store.create_run(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts,
-                                    message_ts=turn.ts, user=turn.user, text=turn.text)
-        await self.io.react(turn.channel, turn.ts, "eyes")
-        self.runner.submit(run.id)
-        return run
+        with self.runner.intake():
+            with self.store.db.atomic():  # one commit for the claim and the run
+                if not self.store.claim(f"message:{turn.channel}:{turn.ts}"):
+                    log.info("duplicate delivery of %s/%s ignored", turn.channel, turn.ts)
+                    return None
+                run = self.store.create_run(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts,
+                                            message_ts=turn.ts, user=turn.user, text=turn.text)
+            await self.io.react(turn.channel, turn.ts, "eyes")
+            self.runner.submit(run.id)
+            return run
 
     def in_conversation(self, channel: str, thread_ts: str) -> bool:
         """Has the bot taken part in this thread (answered, failed, or working now)? Then replies are for it."""

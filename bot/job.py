@@ -74,6 +74,7 @@ class RunJob:
         started = time.monotonic()
         deadline = None
         try:
+            await self.runner.intake_quiet()
             lock = self._thread_lock(run.channel, run.thread_ts)
             if self.runner.busy() or lock.locked():
                 self._remember_progress(run, await progress.start(QUEUED))
@@ -97,7 +98,8 @@ class RunJob:
     async def _answer(self, run: Run, session: ThreadSession, progress: Progress) -> AgentResult:
         if self.agent is None:
             raise UserError(NO_MODEL, retryable=False, kind="config")
-        thread = await self.io.replies(run.channel, run.thread_ts)
+        first_in_thread = run.thread_ts == run.message_ts and not session.messages
+        thread = [] if first_in_thread else await self.io.replies(run.channel, run.thread_ts)
         unseen = [m for m in thread
                   if float(m["ts"]) < float(run.message_ts) and float(m["ts"]) > float(session.context_ts or 0)]
         content = await prompt.turn_message(request=run.text, requester=run.user, thread=unseen,

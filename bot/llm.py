@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,12 @@ from bot.settings import Settings
 from bot.tokens import count_messages, count_text, count_tools
 
 log = logging.getLogger(__name__)
+
+# Requests go through the client's documented `post()` with plain JSON in and out. The typed
+# `chat.completions.create()` re-walks every message through type introspection and builds a
+# pydantic model per streamed chunk: about 4x the CPU per call, for JSON we build ourselves.
+# Retries, auth, timeouts and error types are the client's either way.
+CHAT_PATH = "/chat/completions"
 
 TextCallback = Callable[[str], Awaitable[None]]
 
@@ -55,6 +62,9 @@ class ChatModel:
             api_key=settings.openai_api_key or "not-needed",
             timeout=settings.model_timeout,
             max_retries=settings.model_retries,
+            # aiohttp as the transport (the SDK's own option): httpcore's pool scans every open
+            # connection for each new request, which turns quadratic with 100+ runs in flight.
+            http_client=openai.DefaultAioHttpClient(timeout=settings.model_timeout),
         )
         self.streaming = settings.model_stream != "off"
 
@@ -66,6 +76,7 @@ class ChatModel:
         tool_choice: str | None = None,
         on_text: TextCallback | None = None,
     ) -> Completion:
+        started = time.monotonic()
         request: dict[str, Any] = {"model": self.name, "messages": messages}
         if tools:
             request["tools"] = tools
@@ -84,7 +95,10 @@ class ChatModel:
             else:
                 completion = await self._plain(request, on_text)
         except openai.OpenAIError as exc:
-            raise self._mapped(exc) from exc
+            raise self._mapped(exc, time.monotonic() - started) from exc
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            log.warning("model endpoint sent a malformed completion (%s: %s)", type(exc).__name__, exc)
+            raise ModelError("The model endpoint returned something that is not a chat completion.") from exc
         if not completion.prompt_tokens:
             completion.prompt_tokens = count_messages(messages) + count_tools(tools or [])
         if not completion.completion_tokens:
@@ -101,63 +115,65 @@ class ChatModel:
             raise self._mapped(exc) from exc
         return [m.id for m in page.data]
 
+
     async def _plain(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
-        response = await self.client.chat.completions.create(**request)
-        choice = response.choices[0]
+        response = await self.client.post(CHAT_PATH, body=request, cast_to=object)
+        choice = response["choices"][0]
+        message = choice.get("message") or {}
         calls = [
-            {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
-            for c in choice.message.tool_calls or ()
+            {"id": c["id"], "type": "function",
+             "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""}}
+            for c in message.get("tool_calls") or ()
         ]
-        text = choice.message.content or ""
+        text = message.get("content") or ""
         if text and on_text:
             await on_text(text)
-        usage = response.usage
-        return Completion(
-            text=text,
-            tool_calls=calls,
-            finish_reason=choice.finish_reason,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-        )
+        usage = response.get("usage") or {}
+        return Completion(text=text, tool_calls=calls, finish_reason=choice.get("finish_reason"),
+                          prompt_tokens=usage.get("prompt_tokens", 0),
+                          completion_tokens=usage.get("completion_tokens", 0))
 
     async def _streamed(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
-        stream = await self.client.chat.completions.create(
-            **request, stream=True, stream_options={"include_usage": True}
+        stream = await self.client.post(
+            CHAT_PATH, body={**request, "stream": True, "stream_options": {"include_usage": True}},
+            cast_to=object, stream=True, stream_cls=openai.AsyncStream[object],
         )
         completion = Completion(text="")
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         async for chunk in stream:
-            if chunk.usage:
-                completion.prompt_tokens = chunk.usage.prompt_tokens
-                completion.completion_tokens = chunk.usage.completion_tokens
-            for choice in chunk.choices:
-                delta = choice.delta
-                if delta.content:
-                    parts.append(delta.content)
+            usage = chunk.get("usage")
+            if usage:
+                completion.prompt_tokens = usage.get("prompt_tokens", 0)
+                completion.completion_tokens = usage.get("completion_tokens", 0)
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") or {}
+                if delta.get("content"):
+                    parts.append(delta["content"])
                     if on_text:
-                        await on_text(delta.content)
-                for fragment in delta.tool_calls or ():
+                        await on_text(delta["content"])
+                for fragment in delta.get("tool_calls") or ():
                     call = calls.setdefault(
-                        fragment.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                        fragment.get("index", 0), {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
                     )
-                    if fragment.id:
-                        call["id"] = fragment.id
-                    if fragment.function and fragment.function.name:
-                        call["function"]["name"] += fragment.function.name
-                    if fragment.function and fragment.function.arguments:
-                        call["function"]["arguments"] += fragment.function.arguments
-                if choice.finish_reason:
-                    completion.finish_reason = choice.finish_reason
+                    function = fragment.get("function") or {}
+                    call["id"] = fragment.get("id") or call["id"]
+                    call["function"]["name"] += function.get("name") or ""
+                    call["function"]["arguments"] += function.get("arguments") or ""
+                if choice.get("finish_reason"):
+                    completion.finish_reason = choice["finish_reason"]
         completion.text = "".join(parts)
         completion.tool_calls = [calls[i] for i in sorted(calls)]
         return completion
 
-    def _mapped(self, exc: openai.OpenAIError) -> Exception:
+    def _mapped(self, exc: openai.OpenAIError, elapsed: float | None = None) -> Exception:
         """The one table from provider exceptions to what the user reads."""
         host = urlparse(self.settings.openai_base_url or "https://api.openai.com/v1").netloc
         log.warning("model call failed: %s: %s", type(exc).__name__, exc)
-        if isinstance(exc, openai.APITimeoutError):
+        # The aiohttp transport reports a refused connection as a connect *timeout*; a timeout
+        # that came well before the time limit is really "could not connect".
+        early = elapsed is not None and elapsed < self.settings.model_timeout * 0.9
+        if isinstance(exc, openai.APITimeoutError) and not early:
             return ModelError(f"The model endpoint did not answer in {self.settings.model_timeout:g} s.")
         if isinstance(exc, openai.APIConnectionError):
             return ModelError(f"Could not reach the model endpoint at `{host}`.")

@@ -24,6 +24,9 @@ class Runner:
         self._cancelled_by: dict[str, str] = {}
         self._execute: Execute | None = None
         self.stopping = False
+        self._intakes = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
 
     def bind(self, execute: Execute) -> None:
         self._execute = execute
@@ -36,6 +39,24 @@ class Runner:
         task = asyncio.create_task(self._execute(run_id), name=f"run-{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(lambda t: self._finished(run_id, t))
+
+    @contextlib.contextmanager
+    def intake(self):
+        """Held while a request is being taken in (its :eyes: on the way); runs let these go first."""
+        self._intakes += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._intakes -= 1
+            if not self._intakes:
+                self._quiet.set()
+
+    async def intake_quiet(self, max_wait: float = 1.0) -> None:
+        """Wait (at most `max_wait`) until no request is being taken in: under a burst, everyone gets
+        the sign that they were heard before any run starts its work."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), max_wait)
 
     def slot(self) -> asyncio.Semaphore:
         """Held by a run while it works; runs beyond `concurrency` wait here (status `queued`)."""

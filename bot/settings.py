@@ -37,7 +37,7 @@ class Settings:
     max_steps: int = 20
     max_run_seconds: float = 300.0
     max_run_tokens: int = 200_000
-    concurrency: int = 100
+    concurrency: int = 256
     slack_streaming: bool = True
     progress_interval: float = 1.5
     log_level: str = "INFO"
@@ -98,7 +98,7 @@ class Settings:
             max_steps=env.number("CHATOPS_MAX_STEPS", int, 20, minimum=1),
             max_run_seconds=env.number("CHATOPS_MAX_RUN_SECONDS", float, 300.0, minimum=1),
             max_run_tokens=env.number("CHATOPS_MAX_RUN_TOKENS", int, 200_000, minimum=1_000),
-            concurrency=env.number("CHATOPS_CONCURRENCY", int, 100, minimum=1),
+            concurrency=env.number("CHATOPS_CONCURRENCY", int, 256, minimum=1),
             slack_streaming=env.choice("CHATOPS_SLACK_STREAMING", ("on", "off"), "on") == "on",
             log_level=env.choice("CHATOPS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
         )

@@ -13,6 +13,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -72,8 +73,13 @@ def _retry_after(response: HttpResponse | None) -> float:
 
 def make_web_client(token: str | None, base_url: str, *, sleep: Sleep = asyncio.sleep,
                     max_rate_limit_wait: float = 30.0) -> AsyncWebClient:
+    """A client with our retry handlers and one shared, keep-alive HTTP session (call inside the event
+    loop; whoever owns the client closes `client.session`). Without a shared session slack_sdk opens a
+    new connection for every call."""
     handlers: list[AsyncRetryHandler] = [
         RateLimitRetryHandler(max_wait=max_rate_limit_wait, sleep=sleep),
         SafeConnectionRetryHandler(max_retry_count=2),
     ]
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=30)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                    connector=aiohttp.TCPConnector(limit=100))
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=30, session=session)

@@ -87,27 +87,30 @@ class Store:
     def claim(self, key: str) -> bool:
         """Record `key` as handled; False if it was already (a retry, a redelivery, a double click)."""
         cursor = self.db.execute("INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)", [key, time.time()])
-        self.db.conn.commit()
         return cursor.rowcount == 1
 
     def forget_seen_before(self, cutoff: float) -> int:
-        cursor = self.db.execute("DELETE FROM seen_events WHERE at < ?", [cutoff])
-        self.db.conn.commit()
-        return cursor.rowcount
+        return self.db.execute("DELETE FROM seen_events WHERE at < ?", [cutoff]).rowcount
 
     # --- runs -------------------------------------------------------------------------------
 
     def create_run(self, **values: Any) -> Run:
         run = Run(id=values.pop("id", None) or new_run_id(), created_at=time.time(), **values)
-        self.db["runs"].insert(_row(run))
+        row = _row(run)
+        self.db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                        list(row.values()))
         return run
 
     def get_run(self, run_id: str) -> Run | None:
-        rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
+        rows = self.db.execute_returning_dicts("SELECT * FROM runs WHERE id = ?", [run_id])
         return Run.from_row(rows[0]) if rows else None
 
     def update_run(self, run_id: str, **values: Any) -> None:
-        self.db["runs"].update(run_id, values)
+        unknown = set(values) - RUN_COLUMNS
+        if unknown:
+            raise ValueError(f"no run column(s) {', '.join(sorted(unknown))}")
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
 
     def runs(self, statuses: Iterable[str], channel: str | None = None, thread_ts: str | None = None) -> list[Run]:
         statuses = list(statuses)
@@ -137,7 +140,8 @@ class Store:
     # --- thread sessions --------------------------------------------------------------------
 
     def load_thread(self, channel: str, thread_ts: str) -> ThreadSession | None:
-        rows = list(self.db["threads"].rows_where("channel = ? AND thread_ts = ?", [channel, thread_ts]))
+        rows = self.db.execute_returning_dicts(
+            "SELECT * FROM threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts])
         if not rows:
             return None
         row = rows[0]
@@ -150,16 +154,12 @@ class Store:
         )
 
     def save_thread(self, session: ThreadSession) -> None:
-        self.db["threads"].upsert(
-            {
-                "channel": session.channel,
-                "thread_ts": session.thread_ts,
-                "messages": json.dumps(session.messages),
-                "context_ts": session.context_ts,
-                "assistant": int(session.assistant),
-                "updated_at": time.time(),
-            },
-            pk=("channel", "thread_ts"),
+        self.db.execute(
+            "INSERT INTO threads (channel, thread_ts, messages, context_ts, assistant, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET messages = excluded.messages, "
+            "context_ts = excluded.context_ts, assistant = excluded.assistant, updated_at = excluded.updated_at",
+            [session.channel, session.thread_ts, json.dumps(session.messages), session.context_ts,
+             int(session.assistant), time.time()],
         )
 
     def has_thread(self, channel: str, thread_ts: str) -> bool:
@@ -171,13 +171,16 @@ class Store:
 
     def record_tool_call(self, run_id: str, step: int, name: str, arguments: str, ms: int, ok: bool,
                          error: str | None) -> None:
-        self.db["tool_calls"].insert({
-            "run_id": run_id, "step": step, "name": name, "arguments": arguments[:4000],
-            "ms": ms, "ok": int(ok), "error": error, "at": time.time(),
-        })
+        self.db.execute(
+            "INSERT INTO tool_calls (run_id, step, name, arguments, ms, ok, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, step, name, arguments[:4000], ms, int(ok), error, time.time()],
+        )
 
     def tool_calls(self, run_id: str) -> list[dict[str, Any]]:
         return list(self.db["tool_calls"].rows_where("run_id = ?", [run_id], order_by="id"))
+
+
+RUN_COLUMNS = frozenset(f.name for f in fields(Run))
 
 
 def new_run_id() -> str:

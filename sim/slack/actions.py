@@ -120,6 +120,15 @@ class WorkspaceActions:
         delivered = Delivered(ts=message["ts"], channel=where.id, thread_ts=message.get("thread_ts"))
         return await self._deliver_events(self.payloads.events_for_message(where, message), delivered)
 
+    def user_posts(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> dict[str, Any]:
+        """`user` posts `text` but nothing is delivered; returns the message's ts and channel and the
+        event bodies Slack would send for it, for a caller that delivers them itself (benchmarks)."""
+        person = self.workspace.user(user)
+        where = self._member(person, channel)
+        message = self._store(where, self.payloads.user_message_fields(person, text, thread_ts))
+        return {"ts": message["ts"], "channel": where.id,
+                "events": self.payloads.events_for_message(where, message)}
+
     async def bot_says(
         self, bot_id: str, channel: str, text: str, thread_ts: str | None = None, username: str = "otherbot"
     ) -> Delivered:

@@ -5,7 +5,7 @@ message the button was on, `delete_original` removes it, `response_type: in_chan
 a new message, anything else is an ephemeral reply. Every body is kept in `sim.responses`.
 
 The control API lets another process drive the emulator (`python -m sim.slack`):
-POST /_sim/say, /_sim/click, /_sim/slash; GET /_sim/calls?since=N, /_sim/messages?channel=C.
+POST /_sim/say, /_sim/post (store only), /_sim/click, /_sim/slash; GET /_sim/calls?since=N, /_sim/messages?channel=C.
 """
 
 from __future__ import annotations
@@ -81,6 +81,12 @@ def control_routes(sim: SlackEmulator) -> list[web.RouteDef]:
     async def say(request: web.Request) -> web.Response:
         return await run(sim.user_says, request)
 
+    async def post(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(sim.user_posts(**await request.json()))
+        except (LookupError, ValueError, TypeError) as e:
+            return web.json_response({"error": str(e)}, status=400)
+
     async def click(request: web.Request) -> web.Response:
         return await run(sim.click, request)
 
@@ -103,6 +109,7 @@ def control_routes(sim: SlackEmulator) -> list[web.RouteDef]:
     return [
         web.post("/_response/{key}", response_url),
         web.post("/_sim/say", say),
+        web.post("/_sim/post", post),
         web.post("/_sim/click", click),
         web.post("/_sim/slash", slash),
         web.get("/_sim/calls", calls),

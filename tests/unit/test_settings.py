@@ -13,7 +13,7 @@ def test_defaults_from_an_empty_environment(tmp_path):
     assert settings.home == tmp_path
     assert settings.slack_api_url == "https://slack.com/api/"
     assert not settings.model_configured and not settings.socket_mode
-    assert settings.max_steps == 20 and settings.concurrency == 100
+    assert settings.max_steps == 20 and settings.concurrency == 256
 
 
 def test_every_problem_is_listed_at_once(tmp_path):
