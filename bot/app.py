@@ -139,13 +139,19 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
     core = Core(settings=settings, store=store, io=io, runner=runner, intake=Intake(store, io, runner), job=job,
                 skills=skills, model=model)
 
-    bolt = AsyncApp(
-        client=client,
-        signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=False,  # bot/server.py verifies before Bolt sees the request
-        process_before_response=True,  # the HTTP front acks events itself; listeners are short (intake only)
-        logger=logging.getLogger("slack_bolt"),
-    )
+    bolt_logger = logging.getLogger("slack_bolt")
+    level = bolt_logger.level
+    bolt_logger.setLevel(logging.ERROR)  # Bolt itself reads SLACK_BOT_TOKEN and warns it is unused next to `client`
+    try:
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=False,  # bot/server.py verifies before Bolt sees the request
+            process_before_response=True,  # the HTTP front acks events itself; listeners are short (intake only)
+            logger=bolt_logger,
+        )
+    finally:
+        bolt_logger.setLevel(level)
 
     async def provide_core(context, next):
         context["chatops"] = core

@@ -68,8 +68,8 @@ class RunJob:
         run = self.store.get_run(run_id)
         if run is None or run.status != "queued":
             return
-        session = self.store.load_thread(run.channel, run.thread_ts) or ThreadSession(run.channel, run.thread_ts)
-        progress = Progress(self.io, run.channel, run.thread_ts, run.id, status_line=session.assistant,
+        assistant_thread = self.store.is_assistant_thread(run.channel, run.thread_ts)
+        progress = Progress(self.io, run.channel, run.thread_ts, run.id, status_line=assistant_thread,
                             interval=self.settings.progress_interval, message_ts=run.progress_ts)
         started = time.monotonic()
         deadline = None
@@ -81,6 +81,9 @@ class RunJob:
             async with lock, self.runner.slot():
                 self.store.update_run(run.id, status="running", started_at=time.time())
                 self._remember_progress(run, await progress.start())
+                # loaded only now: an earlier run in this thread may have just saved its turn
+                session = self.store.load_thread(run.channel, run.thread_ts) or ThreadSession(
+                    run.channel, run.thread_ts, assistant=assistant_thread)
                 async with asyncio.timeout(self.settings.max_run_seconds) as deadline:
                     result = await self._answer(run, session, progress)
             outcome = self._done(run, result, time.monotonic() - started)

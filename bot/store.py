@@ -162,6 +162,11 @@ class Store:
              int(session.assistant), time.time()],
         )
 
+    def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
+        row = self.db.execute("SELECT assistant FROM threads WHERE channel = ? AND thread_ts = ?",
+                              [channel, thread_ts]).fetchone()
+        return bool(row and row[0])
+
     def has_thread(self, channel: str, thread_ts: str) -> bool:
         return bool(self.db.execute(
             "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]

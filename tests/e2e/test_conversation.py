@@ -130,3 +130,27 @@ async def test_a_model_that_never_stops_calling_tools_is_stopped_and_still_answe
     assert [c["name"] for c in chat.store.tool_calls(run.id)] == ["ping", "ping"]
     progress = chat.progress_message(asked)
     assert "2 tool steps" in progress["text"]
+
+
+async def test_when_every_slot_is_busy_the_progress_says_queued(start_bot, settings, slack, model):
+    chat = await start_bot(settings_=settings.replace(concurrency=1))
+    model.script(Reply.text("first", delay=0.5), Reply.text("second"))
+    first = await chat.say("alice", "#general", "@chatops one")
+    await model.wait_for_requests(1)
+    second = await chat.say("bob", "#general", "@chatops two")
+    await slack.wait_for(lambda: chat.runs_for(second) and chat.runs_for(second)[0].progress_ts)
+    shown = slack.calls_to("chat.postMessage")[-1].args["text"]
+    assert shown.startswith(":hourglass: Queued")
+    assert await chat.finished(second) == {"white_check_mark"}
+    assert chat.answer(first) == "first" and chat.answer(second) == "second"
+    assert chat.progress_message(second)["text"].startswith(":white_check_mark:")
+
+
+async def test_a_follow_up_sent_while_the_bot_works_waits_and_sees_the_first_answer(chat, slack, model):
+    model.script(Reply.text("It is Paris.", delay=0.5), Reply.text("About 2 million."))
+    asked = await chat.say("alice", "#general", "@chatops capital of France?")
+    await model.wait_for_requests(1)
+    follow_up = await chat.say("alice", "#general", "and its population?", thread_ts=asked.ts)
+    assert await chat.finished(follow_up) == {"white_check_mark"}
+    second = model.requests[1]["messages"]
+    assert second[2] == {"role": "assistant", "content": "It is Paris."}
