@@ -6,6 +6,11 @@ defaults:
 channels:
   "#payments":            # a channel name, or its id (C0123ABC)
     instructions: Our services are in Go; money amounts are in cents.
+    repos:                # the first is the channel's default
+      - acme/payments-api                 # owner/name on GitHub (or GITHUB_API_URL's host)
+      - url: https://git.example.com/acme/ledger.git
+        branch: release
+        name: ledger
 ```
 """
 
@@ -19,8 +24,18 @@ import yaml
 
 
 @dataclass(frozen=True)
+class RepoEntry:
+    """A repo as written in chatops.yml: `spec` is owner/name, a URL or a path."""
+
+    spec: str
+    branch: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class ChannelConfig:
     instructions: str = ""
+    repos: tuple[RepoEntry, ...] = ()
 
 
 TOP_LEVEL_KEYS = ("defaults", "channels")
@@ -57,12 +72,32 @@ def _channel_config(raw: Any, base: ChannelConfig, where: str, problems: list[st
         return base
     known = tuple(f.name for f in fields(ChannelConfig))
     _unknown_keys(raw, known, where, problems)
-    values = {name: raw[name] for name in known if name in raw}
-    instructions = values.get("instructions", base.instructions)
+    instructions = raw.get("instructions", base.instructions)
     if not isinstance(instructions, str):
         problems.append(f"{where}.instructions must be text.")
         instructions = base.instructions
-    return ChannelConfig(instructions=instructions.strip())
+    repos = _repos(raw["repos"], f"{where}.repos", problems) if "repos" in raw else base.repos
+    return ChannelConfig(instructions=instructions.strip(), repos=repos)
+
+
+def _repos(raw: Any, where: str, problems: list[str]) -> tuple[RepoEntry, ...]:
+    if not isinstance(raw, list):
+        problems.append(f"{where} must be a list of owner/name, URLs or {{url, branch, name}}.")
+        return ()
+    entries = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str) and item.strip():
+            entries.append(RepoEntry(item.strip()))
+        elif isinstance(item, dict) and isinstance(item.get("url"), str):
+            _unknown_keys(item, ("url", "branch", "name"), f"{where}[{index}]", problems)
+            entries.append(RepoEntry(item["url"].strip(), _text(item.get("branch")), _text(item.get("name"))))
+        else:
+            problems.append(f"{where}[{index}] must be owner/name, a URL, or a mapping with url (and branch, name).")
+    return tuple(entries)
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() if value not in (None, "") else None
 
 
 def _unknown_keys(raw: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:

@@ -70,8 +70,20 @@ def m001_create_core_tables(db: Database) -> None:
     db["tool_calls"].create_index(["run_id"])
 
 
+def m002_repo_links_and_run_repos(db: Database) -> None:
+    db["repo_links"].create(
+        {"channel": str, "name": str, "url": str, "branch": str, "added_by": str, "added_at": float},
+        pk=("channel", "name"),
+    )
+    db["runs"].add_column("repo", str)
+    db["runs"].add_column("branch", str)
+    db["threads"].add_column("repo", str)
+    db["threads"].add_column("branch", str)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_create_core_tables,
+    m002_repo_links_and_run_repos,
 ]
 
 

@@ -18,6 +18,7 @@ from bot.channel_config import ChannelConfig, load_config_file
 from bot.errors import SettingsError
 
 SLACK_API_URL = "https://slack.com/api/"
+GITHUB_API_URL = "https://api.github.com"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class Settings:
     slack_streaming: bool = True
     progress_interval: float = 1.5
     log_level: str = "INFO"
+    github_api_url: str = GITHUB_API_URL
+    github_token: str | None = None
+    repo_freshness: float = 60.0
+    worktrees_dir: Path | None = None  # None: a tmpfs under /dev/shm when there is room, else home/worktrees
+    sandbox_timeout: float = 120.0
+    sandbox_max_processes: int = 256
+    sandbox_user: int = 65534  # when the bot runs as root, commands run as this uid (so limits apply)
     config_path: Path | None = None
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
     default_channel: ChannelConfig = field(default_factory=ChannelConfig)
@@ -58,9 +66,20 @@ class Settings:
         return self.home / "chatops.db"
 
     @property
+    def github_web_url(self) -> str:
+        """github.com for the public API; for GitHub Enterprise (https://host/api/v3), https://host."""
+        parsed = urlparse(self.github_api_url)
+        if parsed.netloc == "api.github.com":
+            return "https://github.com"
+        path = parsed.path.rstrip("/")
+        path = path[: -len("/api/v3")] if path.endswith("/api/v3") else path
+        return f"{parsed.scheme}://{parsed.netloc}{path}"
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in Slack, logs, the sandbox or a PR."""
-        values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.openai_api_key)
+        values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.openai_api_key,
+                  self.github_token)
         return tuple(v for v in values if v and len(v) >= 8)
 
     def channel(self, channel_id: str, channel_name: str | None = None) -> ChannelConfig:
@@ -101,6 +120,13 @@ class Settings:
             concurrency=env.number("CHATOPS_CONCURRENCY", int, 256, minimum=1),
             slack_streaming=env.choice("CHATOPS_SLACK_STREAMING", ("on", "off"), "on") == "on",
             log_level=env.choice("CHATOPS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+            github_api_url=(env.url("GITHUB_API_URL") or GITHUB_API_URL).rstrip("/"),
+            github_token=env.text("GITHUB_TOKEN"),
+            repo_freshness=env.number("CHATOPS_REPO_FRESHNESS", float, 60.0, minimum=0),
+            worktrees_dir=Path(env.text("CHATOPS_WORKTREES")).expanduser() if env.text("CHATOPS_WORKTREES") else None,
+            sandbox_timeout=env.number("CHATOPS_SANDBOX_TIMEOUT", float, 120.0, minimum=1),
+            sandbox_max_processes=env.number("CHATOPS_SANDBOX_MAX_PROCESSES", int, 256, minimum=8),
+            sandbox_user=env.number("CHATOPS_SANDBOX_UID", int, 65534, minimum=1),
         )
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with `xoxb-` (OAuth & Permissions page).")

@@ -43,6 +43,8 @@ class Run:
     tool_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    repo: str | None = None  # the linked repo this run works on, once chosen
+    branch: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -59,6 +61,8 @@ class ThreadSession:
     messages: list[dict[str, Any]] = field(default_factory=list)
     context_ts: str | None = None  # newest thread message already given to the model
     assistant: bool = False
+    repo: str | None = None  # the repo this thread is about, once chosen (follow-ups keep it)
+    branch: str | None = None
 
 
 class Store:
@@ -151,15 +155,18 @@ class Store:
             messages=json.loads(row["messages"] or "[]"),
             context_ts=row["context_ts"],
             assistant=bool(row["assistant"]),
+            repo=row.get("repo"),
+            branch=row.get("branch"),
         )
 
     def save_thread(self, session: ThreadSession) -> None:
         self.db.execute(
-            "INSERT INTO threads (channel, thread_ts, messages, context_ts, assistant, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET messages = excluded.messages, "
-            "context_ts = excluded.context_ts, assistant = excluded.assistant, updated_at = excluded.updated_at",
+            "INSERT INTO threads (channel, thread_ts, messages, context_ts, assistant, repo, branch, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET "
+            "messages = excluded.messages, context_ts = excluded.context_ts, assistant = excluded.assistant, "
+            "repo = excluded.repo, branch = excluded.branch, updated_at = excluded.updated_at",
             [session.channel, session.thread_ts, json.dumps(session.messages), session.context_ts,
-             int(session.assistant), time.time()],
+             int(session.assistant), session.repo, session.branch, time.time()],
         )
 
     def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
@@ -171,6 +178,22 @@ class Store:
         return bool(self.db.execute(
             "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
         ).fetchone())
+
+    # --- linked repos (those linked from Slack; chatops.yml ones live in Settings) ---------------
+
+    def link_repo(self, channel: str, name: str, url: str, branch: str | None, user: str) -> None:
+        self.db.execute(
+            "INSERT INTO repo_links (channel, name, url, branch, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, name) DO UPDATE SET url = excluded.url, branch = excluded.branch",
+            [channel, name, url, branch, user, time.time()],
+        )
+
+    def unlink_repo(self, channel: str, name: str) -> bool:
+        return self.db.execute("DELETE FROM repo_links WHERE channel = ? AND name = ?", [channel, name]).rowcount > 0
+
+    def repo_links(self, channel: str) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts(
+            "SELECT name, url, branch FROM repo_links WHERE channel = ? ORDER BY added_at", [channel])
 
     # --- audit trail ------------------------------------------------------------------------
 
