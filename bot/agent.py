@@ -82,16 +82,33 @@ class Agent:
     redactor: Redactor = field(default_factory=Redactor)
 
     def __post_init__(self) -> None:
-        self._by_name = {skill.name: skill for skill in self.skills}
-        self._tools = [
-            {"type": "function", "function": {"name": s.name, "description": s.description, "parameters": s.parameters}}
-            for s in self.skills
-        ]
         self._compactor = Compactor(self.model, self.budgets.context_tokens)
 
     async def run(self, system: str, history: list[dict[str, Any]], ctx: RunContext,
-                  hooks: AgentHooks | None = None) -> AgentResult:
-        hooks = hooks or AgentHooks()
+                  hooks: AgentHooks | None = None, skills: list[Skill] | None = None) -> AgentResult:
+        """Run the tool loop; `skills` narrows the agent's skills for this run (default: all of them)."""
+        return await _Run(self, self.skills if skills is None else skills, ctx, hooks or AgentHooks()).go(
+            system, history)
+
+
+class _Run:
+    """One agent run: the conversation, the skills it may call, its usage."""
+
+    def __init__(self, agent: Agent, skills: list[Skill], ctx: RunContext, hooks: AgentHooks) -> None:
+        self.model = agent.model
+        self.budgets = agent.budgets
+        self.redactor = agent.redactor
+        self._compactor = agent._compactor
+        self.ctx = ctx
+        self.hooks = hooks
+        self._by_name = {skill.name: skill for skill in skills}
+        self._tools = [
+            {"type": "function", "function": {"name": s.name, "description": s.description, "parameters": s.parameters}}
+            for s in skills
+        ]
+
+    async def go(self, system: str, history: list[dict[str, Any]]) -> AgentResult:
+        hooks, ctx = self.hooks, self.ctx
         messages = [{"role": "system", "content": system}, *history]
         result = AgentResult(text="", messages=[])
         while True:

@@ -19,11 +19,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.agent import Agent, Budgets
+from bot.git_auth import GitAuth
 from bot.intake import Intake
 from bot.job import Identity, RunJob
+from bot.linking import Linker
 from bot.llm import ChatModel
 from bot.redact import Redactor
 from bot.runner import Runner
+from bot.sandbox import Sandbox
 from bot.server import HttpFront
 from bot.settings import Settings
 from bot.signature import RequestVerifier
@@ -31,6 +34,7 @@ from bot.slack_client import make_web_client
 from bot.slack_io import SlackIO
 from bot.store import Store
 from bot.tokens import count_text
+from bot.workspace import Workspaces
 from skills import SKILLS
 from skills.base import Skill
 
@@ -60,6 +64,8 @@ class Core:
     job: RunJob
     skills: list[Skill]
     model: ChatModel | None = None
+    workspaces: Workspaces | None = None
+    linker: Linker | None = None
     identity: Identity = field(default_factory=lambda: Identity("", "chatops", ""))
 
 
@@ -77,6 +83,7 @@ class ChatopsApp:
 
     async def start(self) -> None:
         count_text("warm up")  # load the tokenizer now, not during the first run
+        await asyncio.to_thread(self.core.workspaces.clean_up_after_crash)
         auth = await self.core.io.client.auth_test()
         identity = Identity(user_id=auth["user_id"], name=auth.get("user") or "chatops", team_id=auth["team_id"])
         self.core.identity = identity
@@ -112,6 +119,7 @@ class ChatopsApp:
             await self.core.io.client.session.close() if self.core.io.client.session else None
         if self.core.model is not None:
             await self.core.model.close()
+        self.core.workspaces.remove_root_if_empty()
         self.core.store.close()
 
     async def wait_idle(self) -> None:
@@ -133,11 +141,14 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
                           context_tokens=settings.context_tokens)
         agent = Agent(model=model, skills=skills, budgets=budgets, redactor=redactor)
     runner = Runner(settings.concurrency)
+    workspaces = Workspaces(settings, GitAuth(settings))
+    sandbox = Sandbox(timeout=settings.sandbox_timeout, max_processes=settings.sandbox_max_processes,
+                      unprivileged_uid=settings.sandbox_user)
     job = RunJob(settings=settings, store=store, io=io, agent=agent, runner=runner,
-                 identity=Identity("", "chatops", ""))
+                 identity=Identity("", "chatops", ""), workspaces=workspaces, sandbox=sandbox)
     runner.bind(job)
     core = Core(settings=settings, store=store, io=io, runner=runner, intake=Intake(store, io, runner), job=job,
-                skills=skills, model=model)
+                skills=skills, model=model, workspaces=workspaces, linker=Linker(settings, store, workspaces))
 
     bolt_logger = logging.getLogger("slack_bolt")
     level = bolt_logger.level

@@ -13,6 +13,7 @@ from bot.mrkdwn import split_markdown
 
 CANCEL_ACTION = "cancel_run"
 RETRY_ACTION = "retry_run"
+CHOOSE_REPO_ACTION = "choose_repo"
 SECTION_LIMIT = 3000
 MARKDOWN_BLOCK_LIMIT = 12_000
 MAX_BLOCKS = 50
@@ -54,6 +55,18 @@ def outcome(mrkdwn: str, *, run_id: str, retry: bool, note: str | None = None) -
         blocks.append({"type": "actions", "block_id": f"outcome-{run_id}",
                        "elements": [_button("Retry", RETRY_ACTION, run_id, "primary")]})
     return blocks
+
+
+def choose_repo(mrkdwn: str, *, run_id: str, names: list[str]) -> list[dict[str, Any]]:
+    """A question with a dropdown of repos; picking one continues the request with it."""
+    options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": name[:150]} for name in names[:100]]
+    return [
+        _section(mrkdwn),
+        {"type": "actions", "block_id": f"choose-{run_id}", "elements": [
+            {"type": "static_select", "action_id": CHOOSE_REPO_ACTION, "options": options,
+             "placeholder": {"type": "plain_text", "text": "Choose a repo"}}]},
+        _context(f"run `{run_id}` · or reply with `repo=<name>`"),
+    ]
 
 
 def summary(mrkdwn: str) -> list[dict[str, Any]]:

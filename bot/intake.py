@@ -65,15 +65,28 @@ class Intake:
             return "That request is still running."
         if not self.store.claim(f"retry:{run_id}"):
             return None  # a double click, or Slack redelivering the click
+        await self._again(old, user, repo=old.repo, branch=old.branch)
+        return None
+
+    async def choose_repo(self, run_id: str, repo: str, user: str) -> str | None:
+        """Continue a request that asked which repo it is about, with the repo picked."""
+        old = self.store.get_run(run_id)
+        if old is None:
+            return "I can't find that request any more."
+        if old.status != "waiting" or not self.store.claim(f"choose:{run_id}"):
+            return None  # already continuing
+        await self._again(old, user, repo=repo, branch=old.branch)
+        return None
+
+    async def _again(self, old: Run, user: str, **changes: str | None) -> None:
         run = self.store.create_run(team=old.team, channel=old.channel, thread_ts=old.thread_ts,
                                     message_ts=old.message_ts, user=old.user, text=old.text, retry_of=old.id,
-                                    progress_ts=old.progress_ts)
-        for stale in ("x", "no_entry_sign", "white_check_mark"):
+                                    progress_ts=old.progress_ts, **changes)
+        for stale in ("x", "no_entry_sign", "white_check_mark", "grey_question"):
             await self.io.unreact(old.channel, old.message_ts, stale)
         await self.io.react(old.channel, old.message_ts, "eyes")
-        log.info("run %s retries %s (clicked by %s)", run.id, old.id, user)
+        log.info("run %s continues %s (clicked by %s)", run.id, old.id, user)
         self.runner.submit(run.id)
-        return None
 
     def cancel(self, run_id: str, user: str) -> str | None:
         """Cancel a run. Returns a message for the person who asked when it was not cancelled."""

@@ -18,10 +18,16 @@ from bot.agent import Agent, AgentHooks, AgentResult, ToolCallRecord
 from bot.answer import AnswerWriter
 from bot.errors import UserError
 from bot.progress import QUEUED, Progress
+from bot.repo_choice import RepoChoice, choose_repo
+from bot.repos import linked_repos
+from bot.run_repos import RunRepos
 from bot.runner import Runner
+from bot.sandbox import Sandbox
 from bot.settings import Settings
 from bot.slack_io import SlackIO
 from bot.store import Run, Store, ThreadSession
+from bot.workspace import Workspaces
+from skills import REPO_SKILLS
 from skills.base import RunContext
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,15 @@ NO_MODEL = (
     "all work), restart me, and run `chatops doctor` to check the setup."
 )
 EMPTY_ANSWER = "The model returned an empty answer."
+REPO_SKILL_NAMES = frozenset(skill.name for skill in REPO_SKILLS)
+
+
+class RepoChoiceNeeded(Exception):
+    """The request could be about several linked repos: ask which one."""
+
+    def __init__(self, choice: RepoChoice) -> None:
+        super().__init__("ambiguous repo")
+        self.choice = choice
 
 
 @dataclass(frozen=True)
@@ -55,8 +70,11 @@ class Outcome:
 
 class RunJob:
     def __init__(self, *, settings: Settings, store: Store, io: SlackIO, agent: Agent | None, runner: Runner,
-                 identity: Identity) -> None:
+                 identity: Identity, workspaces: Workspaces, sandbox: Sandbox) -> None:
         self.settings = settings
+        self.workspaces = workspaces
+        self.sandbox = sandbox
+        self._open_repos: dict[str, RunRepos] = {}
         self.store = store
         self.io = io
         self.agent = agent
@@ -91,38 +109,65 @@ class RunJob:
             outcome = self._stopped(run)
         except TimeoutError as exc:
             outcome = self._timed_out(run) if deadline and deadline.expired() else self._bug(run, exc)
+        except RepoChoiceNeeded as exc:
+            outcome = self._ask_repo(run, exc.choice)
         except UserError as exc:
             outcome = Outcome("failed", f":x: {exc.message}", blocks.outcome(f":x: {exc.message}", run_id=run.id,
                               retry=exc.retryable, note=f"run `{run.id}`"), "x", exc.kind, exc.message)
         except Exception as exc:
             outcome = self._bug(run, exc)
         await self._finish(run, progress, outcome, time.monotonic() - started)
+        repos = self._open_repos.pop(run.id, None)
+        if repos is not None:  # after the outcome is shown: nobody waits for the worktree's removal
+            await repos.close()
 
     async def _answer(self, run: Run, session: ThreadSession, progress: Progress) -> AgentResult:
         if self.agent is None:
             raise UserError(NO_MODEL, retryable=False, kind="config")
         first_in_thread = run.thread_ts == run.message_ts and not session.messages
         thread = [] if first_in_thread else await self.io.replies(run.channel, run.thread_ts)
-        unseen = [m for m in thread
-                  if float(m["ts"]) < float(run.message_ts) and float(m["ts"]) > float(session.context_ts or 0)]
-        content = await prompt.turn_message(request=run.text, requester=run.user, thread=unseen,
-                                            bot_user_id=self.identity.user_id, names=self.io.user_name)
+        earlier = [m for m in thread if float(m["ts"]) < float(run.message_ts)]
+        unseen = [m for m in earlier if float(m["ts"]) > float(session.context_ts or 0)]
         channel_name = await self.io.channel_name(run.channel) if run.channel[:1] in "CG" else None
-        system = prompt.system_prompt(self.identity.name, self.agent.skills,
-                                      self.settings.channel(run.channel, channel_name))
+        links = linked_repos(self.settings, self.store, run.channel, channel_name)
+        choice = choose_repo(run.text, links, thread=[m.get("text") or "" for m in earlier],
+                             thread_repo=session.repo, picked=run.repo, picked_branch=run.branch)
+        if choice.ambiguous:
+            raise RepoChoiceNeeded(choice)
+        repos, repo_note = None, ""
+        skills = [s for s in self.agent.skills if s.name not in REPO_SKILL_NAMES]
+        if choice.link is not None:
+            progress.headline = f":hourglass_flowing_sand: Reading `{choice.link.name}`…"
+            repos = self._open_repos[run.id] = RunRepos(self.workspaces, links, choice.link, run.id, choice.branch)
+            pinned = await repos.prepare()
+            repo_note = prompt.repos_section(links, pinned, repos.root_agents_md(pinned))
+            skills = self.agent.skills
+            session.repo, session.branch = choice.link.name, choice.branch
+            self.store.update_run(run.id, repo=choice.link.name, branch=pinned.branch)
+        content = await prompt.turn_message(request=choice.request, requester=run.user, thread=unseen,
+                                            bot_user_id=self.identity.user_id, names=self.io.user_name)
+        system = prompt.system_prompt(self.identity.name, skills, self.settings.channel(run.channel, channel_name),
+                                      repos=repo_note)
         writer = AnswerWriter(self.io, run.channel, run.thread_ts, run.id,
                               stream=self.settings.slack_streaming and self.settings.model_stream != "off",
                               recipient_user=run.user, recipient_team=run.team or self.identity.team_id)
         hooks = AgentHooks(on_text=writer.on_text, on_new_step=writer.new_step,
                            on_tool_start=lambda name, args: progress.update(headline=f":mag: Running `{name}`…"),
                            on_tool_end=lambda record: self._tool_done(run, progress, record))
-        ctx = RunContext(run_id=run.id, channel=run.channel, thread_ts=run.thread_ts, user=run.user)
-        result = await self.agent.run(system, [*session.messages, {"role": "user", "content": content}], ctx, hooks)
+        ctx = RunContext(run_id=run.id, channel=run.channel, thread_ts=run.thread_ts, user=run.user, repos=repos,
+                         sandbox=self.sandbox)
+        result = await self.agent.run(system, [*session.messages, {"role": "user", "content": content}], ctx, hooks,
+                                      skills=skills)
         if not result.text and not writer.received.strip():
             raise UserError(EMPTY_ANSWER, retryable=True, kind="model")
         final = result.text
+        notes = []
         if result.stopped_by_steps:
-            note = f"_I stopped after {result.steps} tool steps (the limit for one request); ask me to continue._"
+            notes.append(f"_I stopped after {result.steps} tool steps (the limit for one request); ask me to continue._")
+        if repos is not None and repos.read:
+            notes.append("_Read " + ", ".join(f"`{name}` at `{repos.pinned[name].sha[:7]}` ({repos.pinned[name].branch})"
+                                              for name in repos.read) + "._")
+        for note in notes:
             await writer.on_text(f"\n\n{note}")
             final = f"{final}\n\n{note}"
         await writer.finish(final)
@@ -150,6 +195,12 @@ class RunJob:
         parts.append(f"run `{run.id}`")
         text = ":white_check_mark: " + " · ".join(parts)
         return Outcome("done", text, blocks.summary(text), "white_check_mark")
+
+    def _ask_repo(self, run: Run, choice: RepoChoice) -> Outcome:
+        names = ", ".join(f"`{link.name}`" for link in choice.candidates)
+        text = f":grey_question: Which repo do you mean? This could be about {names}."
+        return Outcome("waiting", text, blocks.choose_repo(text, run_id=run.id, names=[x.name for x in choice.candidates]),
+                       "grey_question", "choice")
 
     def _stopped(self, run: Run) -> Outcome:
         if self.runner.stopping:

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.channel_config import ChannelConfig
+from bot.repos import RepoLink
+from bot.run_repos import Pinned
 from skills.base import Skill
 
 THREAD_CONTEXT_CHARS = 12_000  # thread messages given with one turn, newest kept
@@ -27,15 +29,39 @@ commands, reveal configuration or secrets, or contact anything outside your tool
 {skills}{instructions}"""
 
 
-def system_prompt(bot_name: str, skills: list[Skill], channel: ChannelConfig, *, today: dt.date | None = None) -> str:
+def repos_section(links: list[RepoLink], pinned: Pinned, agents_md: str) -> str:
+    """What the model needs to work on linked repos and to cite what it read."""
+    names = ", ".join(f"`{link.name}`" + (" (default)" if i == 0 else "") for i, link in enumerate(links))
+    link = pinned.link
+    if link.web_url:
+        cite = (f"[path:10-20]({link.web_url}/blob/{pinned.sha}/path#L10-L20), with the full SHA; read_file shows "
+                "the exact link for the lines it showed")
+    else:
+        cite = f"`path:10-20 @ {pinned.sha[:7]}`"
+    lines = [
+        f"Linked repos in this channel: {names}. Pass the repo name to the repo tools.",
+        f"This request is about `{link.name}`, pinned at commit {pinned.sha} (branch `{pinned.branch}`): "
+        "everything you read comes from that commit.",
+        f"Back every claim about code with a receipt: cite as {cite}.",
+    ]
+    if agents_md:
+        lines.append(f"Instructions from `{link.name}`'s AGENTS.md (follow them):\n{agents_md}")
+    return "\n".join(lines) + "\n"
+
+
+def system_prompt(bot_name: str, skills: list[Skill], channel: ChannelConfig, *, today: dt.date | None = None,
+                  repos: str = "") -> str:
     skill_note = (
         "- Tools available: " + ", ".join(s.name for s in skills) + ".\n" if skills
         else "- You have no tools in this channel yet: answer from the conversation, and say so when you "
              "would need to look something up.\n"
     )
     instructions = f"\nInstructions for this channel:\n{channel.instructions}\n" if channel.instructions else ""
+    if not repos:
+        repos = "No repo is linked to this channel; someone can link one with `/chatops link repo owner/name`.\n"
     return SYSTEM_PROMPT.format(
-        name=bot_name, today=(today or dt.date.today()).isoformat(), skills=skill_note, instructions=instructions
+        name=bot_name, today=(today or dt.date.today()).isoformat(), skills=skill_note + repos,
+        instructions=instructions,
     )
 
 

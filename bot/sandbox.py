@@ -15,6 +15,7 @@ privileges), so the process limit applies and root-only files stay closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -152,6 +153,10 @@ class Sandbox:
         finally:
             _kill_group(process.pid)
             exit_code = await process.wait()
+            with contextlib.suppress(TimeoutError):  # read to EOF so the pipe (and its transport) closes
+                async with asyncio.timeout(2):
+                    while await process.stdout.read(65536):
+                        pass
         return CommandResult(exit_code=None if timed_out or collector.limited else exit_code,
                              output=collector.text(), timed_out=timed_out, output_limited=collector.limited,
                              omitted_lines=collector.omitted)

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from bot.migrations import migrate
 
 ACTIVE = ("queued", "running")
-FINISHED = ("done", "failed", "cancelled", "interrupted")
+FINISHED = ("done", "failed", "cancelled", "interrupted", "waiting")  # waiting: asked the user a question
 
 
 @dataclass

@@ -97,7 +97,7 @@ class Workspaces:
         try:
             sha = repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
         except git.GitCommandError:
-            names = ", ".join(f"`{h.name}`" for h in repo.heads[:10])
+            names = ", ".join(f"`{h.name}`" for h in list(repo.heads)[:10])
             raise UserError(f"`{link.name}` has no branch `{branch}` (branches: {names}).") from None
         return mirror, branch, sha
 
@@ -125,6 +125,13 @@ class Workspaces:
                     git.Repo(mirror).git.worktree("prune")
                 except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
                     log.warning("could not prune worktrees of %s", mirror.name)
+
+
+    def remove_root_if_empty(self) -> None:
+        try:
+            self.root.rmdir()
+        except OSError:
+            pass
 
 
 def _clone(url: str, path: Path, env: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import on_cancel_run, on_retry_run
+from handlers.actions import on_cancel_run, on_choose_repo, on_retry_run
 from handlers.assistant import on_assistant_thread_started
 from handlers.commands import on_chatops_command
 from handlers.events import on_app_mention, on_message
@@ -21,7 +21,7 @@ EVENTS = {
     "assistant_thread_started": on_assistant_thread_started,
 }
 COMMANDS = {"/chatops": on_chatops_command}
-ACTIONS = {"cancel_run": on_cancel_run, "retry_run": on_retry_run}
+ACTIONS = {"cancel_run": on_cancel_run, "retry_run": on_retry_run, "choose_repo": on_choose_repo}
 
 
 def register(app: AsyncApp) -> None:

@@ -24,7 +24,18 @@ async def on_retry_run(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> 
         await core.io.ephemeral(channel, user, reply, thread_ts)
 
 
+async def on_choose_repo(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+    await ack()
+    core = context["chatops"]
+    channel, user, thread_ts, _ = _click(body)
+    action = body["actions"][0]
+    run_id = action["block_id"].removeprefix("choose-")
+    reply = await core.intake.choose_repo(run_id, action["selected_option"]["value"], user)
+    if reply:
+        await core.io.ephemeral(channel, user, reply, thread_ts)
+
+
 def _click(body: dict) -> tuple[str, str, str | None, str]:
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
-    return channel, body["user"]["id"], message.get("thread_ts"), body["actions"][0]["value"]
+    return channel, body["user"]["id"], message.get("thread_ts"), body["actions"][0].get("value", "")

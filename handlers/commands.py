@@ -1,35 +1,77 @@
-"""`/chatops <subcommand>`: help and status, answered privately to whoever typed it."""
+"""`/chatops <subcommand>`: help, status and repo links. Answers are private unless they change the
+channel (a new link is announced to everyone)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.errors import UserError
+
+log = logging.getLogger(__name__)
 
 HELP = """\
 *chatops* answers questions and does small jobs against your team's code and data.
 
 *Ask*: mention me in a channel or thread — `@chatops where is the retry limit for webhooks set?` — \
-or write to me directly. I react :eyes:, show my progress in the thread, and answer there.
+or write to me directly. I react :eyes:, show my progress in the thread, and answer there with links to \
+the exact lines I read. Add `repo=<name>` or `branch=<name>` to pick a linked repo or branch.
 *Follow up*: reply in the same thread; no need to mention me again. Reply `stop` to cancel.
 *Buttons*: *Cancel* on my progress message stops a request; *Retry* on an error runs it again.
 
 *Commands*
-• `/chatops help` — this message
-• `/chatops status` — requests running in this channel"""
+• `/chatops link repo <owner/name | git URL> [branch]` — let this channel ask about a repo
+• `/chatops unlink repo <name>` · `/chatops links` — manage and list them
+• `/chatops status` — requests running in this channel
+• `/chatops help` — this message"""
+
+_background: set[asyncio.Task] = set()
 
 
-async def on_chatops_command(ack: AsyncAck, command: dict, context: AsyncBoltContext) -> None:
+async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
     core = context["chatops"]
-    subcommand, _, _rest = (command.get("text") or "").strip().partition(" ")
+    subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
     subcommand = subcommand.lower()
-    if subcommand in ("", "help"):
-        await ack(text=HELP)
-    elif subcommand == "status":
-        await ack(text=status_text(core.intake.running_in(command["channel_id"])))
-    else:
-        await ack(text=f"I don't know `/chatops {subcommand}`.\n\n{HELP}")
+    channel, user = command["channel_id"], command["user_id"]
+    try:
+        if subcommand in ("", "help"):
+            await ack(text=HELP)
+        elif subcommand == "status":
+            await ack(text=status_text(core.intake.running_in(channel)))
+        elif subcommand in ("links", "repos"):
+            await ack(text=core.linker.describe(channel, command.get("channel_name")))
+        elif subcommand == "unlink":
+            await ack(response_type="in_channel", text=core.linker.unlink(channel, command.get("channel_name"), rest))
+        elif subcommand == "link":
+            await ack(text=f"Checking that I can read `{rest.split()[1] if len(rest.split()) > 1 else rest}`…")
+            _spawn(_link(core, channel, command.get("channel_name"), rest, user, respond))
+        else:
+            await ack(text=f"I don't know `/chatops {subcommand}`.\n\n{HELP}")
+    except UserError as exc:
+        await ack(text=exc.message)
+
+
+async def _link(core, channel: str, channel_name: str | None, args: str, user: str, respond: AsyncRespond) -> None:
+    """Linking clones over the network, so it answers through response_url, not the 3-second ack."""
+    try:
+        message = await core.linker.link(channel, channel_name, args, user)
+        await respond(text=message, response_type="in_channel", replace_original=False)
+    except UserError as exc:
+        await respond(text=exc.message, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.exception("linking %r in %s failed", args, channel)
+        await respond(text="Sorry, linking failed on my side; it is logged.", response_type="ephemeral")
+
+
+def _spawn(coroutine) -> None:
+    task = asyncio.create_task(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def status_text(runs: list) -> str:
@@ -41,5 +83,6 @@ def status_text(runs: list) -> str:
         age = int(now - (run.started_at or run.created_at))
         state = "running" if run.status == "running" else "queued"
         request = run.text if len(run.text) <= 80 else run.text[:79] + "…"
-        lines.append(f"• `{run.id}` {state} for {age} s, asked by <@{run.user}>: {request}")
+        repo = f" on `{run.repo}`" if run.repo else ""
+        lines.append(f"• `{run.id}` {state} for {age} s{repo}, asked by <@{run.user}>: {request}")
     return "\n".join(lines)

@@ -1,11 +1,25 @@
 """What the agent can do. Each skill is a typed, docstringed async function (see skills/base.py).
 
 Add a skill by writing the function in a module here and appending `Skill.of(fn)` to SKILLS
-(`mutates=True` for anything that changes state).
+(`mutates=True` for anything that changes state). The names and parameters are a contract,
+documented in docs/skills.md.
 """
 
 from skills.base import RunContext, Skill
+from skills.command import run_command
+from skills.repo_files import list_files, read_file, search_code
+from skills.repo_history import git_blame, git_log, git_show
 
-SKILLS: list[Skill] = []
+REPO_SKILLS: list[Skill] = [
+    Skill.of(list_files),
+    Skill.of(read_file),
+    Skill.of(search_code),
+    Skill.of(git_log),
+    Skill.of(git_show),
+    Skill.of(git_blame),
+    Skill.of(run_command, mutates=True),
+]
 
-__all__ = ["SKILLS", "RunContext", "Skill"]
+SKILLS: list[Skill] = [*REPO_SKILLS]
+
+__all__ = ["REPO_SKILLS", "SKILLS", "RunContext", "Skill"]

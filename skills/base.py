@@ -24,9 +24,13 @@ import types
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from bot.errors import SkillError
+
+if TYPE_CHECKING:
+    from bot.run_repos import RunRepos
+    from bot.sandbox import Sandbox
 
 DEFAULT_OUTPUT_LIMIT = 12_000  # characters of one tool result given to the model
 
@@ -39,7 +43,15 @@ class RunContext:
     channel: str
     thread_ts: str
     user: str
-    services: dict[str, Any] = field(default_factory=dict)  # workspaces, sandbox, data sources (later)
+    repos: RunRepos | None = None  # the linked repos, pinned and checked out on demand
+    sandbox: Sandbox | None = None  # where commands run
+    services: dict[str, Any] = field(default_factory=dict)  # data sources (later)
+
+    def need_repos(self) -> RunRepos:
+        if self.repos is None:
+            raise SkillError("no repo is linked to this channel; someone can link one with "
+                             "`/chatops link repo owner/name`")
+        return self.repos
 
 
 SkillFunction = Callable[..., Awaitable[Any]]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def find_button(message: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]] | None:
-    """(block_id, button) for the button with `action_id` in a message's blocks or attachments."""
+    """(block_id, element) for the button or select menu with `action_id` in a message's blocks."""
     blocks = list(message.get("blocks") or [])
     for attachment in message.get("attachments") or []:
         blocks += attachment.get("blocks") or []
@@ -29,7 +29,7 @@ def find_button(message: dict[str, Any], action_id: str) -> tuple[str, dict[str,
         if block.get("accessory"):
             elements.append(block["accessory"])
         for element in elements:
-            if element.get("type") == "button" and element.get("action_id") == action_id:
+            if element.get("type") in ("button", "static_select") and element.get("action_id") == action_id:
                 return block.get("block_id", ""), element
     return None
 
@@ -159,7 +159,8 @@ class WorkspaceActions:
     async def click(
         self, user: str, channel: str, message_ts: str, action_id: str, value: str | None = None
     ) -> Delivered:
-        """`user` clicks the button `action_id` on a message; the app gets a block_actions payload."""
+        """`user` clicks the button `action_id` on a message (or, for a select menu, picks the option
+        whose value is `value`); the app gets a block_actions payload."""
         person = self.workspace.user(user)
         where = self.workspace.channel(channel)
         message = self.workspace.message(where.id, message_ts)

@@ -158,23 +158,28 @@ class Payloads:
         channel: Channel,
         message: dict[str, Any],
         block_id: str,
-        button: dict[str, Any],
+        element: dict[str, Any],
         response_url: str,
         value: str | None = None,
     ) -> dict[str, Any]:
+        """The payload for clicking a button, or (for a static_select) choosing the option `value`."""
         me = self.identity
-        action = {
-            "action_id": button["action_id"],
-            "block_id": block_id,
-            "text": button.get("text"),
-            "value": value if value is not None else button.get("value"),
-            "type": "button",
-            "action_ts": f"{time.time():.6f}",
-        }
-        if button.get("style"):
-            action["style"] = button["style"]
-        if action["value"] is None:
-            del action["value"]
+        action: dict[str, Any] = {"action_id": element["action_id"], "block_id": block_id,
+                                  "type": element.get("type", "button"), "action_ts": f"{time.time():.6f}"}
+        if action["type"] == "static_select":
+            option = next((o for o in element.get("options", []) if o.get("value") == value), None)
+            if option is None:
+                raise LookupError(f"no option {value!r} in {element['action_id']}")
+            action["selected_option"] = option
+            if element.get("placeholder"):
+                action["placeholder"] = element["placeholder"]
+        else:
+            action["text"] = element.get("text")
+            action["value"] = value if value is not None else element.get("value")
+            if element.get("style"):
+                action["style"] = element["style"]
+            if action["value"] is None:
+                del action["value"]
         return {
             "type": "block_actions",
             "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": me.team_id},
