@@ -104,7 +104,7 @@ async def test_a_fork_bomb_hits_the_process_limit(worktree):
 async def test_without_bubblewrap_commands_fail_closed(run_ctx, tmp_path):
     marker = tmp_path / "ran"
     run_ctx.sandbox = Sandbox(bwrap=str(tmp_path / "no-bwrap-here"))
-    with pytest.raises(SkillError, match="unavailable.*never run outside the sandbox"):
+    with pytest.raises(SkillError, match=r"unavailable.*never run outside the sandbox"):
         await run_command(run_ctx, "acme/api", f"touch {marker}")
     assert not marker.exists()
     with pytest.raises(SandboxUnavailableError):
