@@ -19,7 +19,7 @@ from sim.slack import SlackEmulator
 BOT_TOKEN = "xoxb-sim-bot-token-0001"
 APP_TOKEN = "xapp-sim-app-token-0001"
 SIGNING_SECRET = "sim-signing-secret-0001"
-OUTCOME_REACTIONS = {"white_check_mark", "x", "no_entry_sign"}
+OUTCOME_REACTIONS = {"white_check_mark", "x", "no_entry_sign", "grey_question"}
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ class Chat:
         """Wait until the bot has put an outcome reaction on the message (and `count` runs finished)."""
         def done():
             reacted = self.slack.reactions(message.channel, message.ts) & OUTCOME_REACTIONS
-            runs = [r for r in self.store.runs(["done", "failed", "cancelled", "interrupted"])
+            runs = [r for r in self.store.runs(["done", "failed", "cancelled", "interrupted", "waiting"])
                     if r.message_ts == message.ts]
             return reacted and len(runs) >= count
         await self.slack.wait_for(done, timeout=15)
@@ -87,7 +87,7 @@ class Chat:
         return self.slack.message(message.channel, run.progress_ts)
 
     def runs_for(self, message) -> list:
-        return [r for r in self.store.runs(["queued", "running", "done", "failed", "cancelled", "interrupted"])
+        return [r for r in self.store.runs(["queued", "running", "done", "failed", "cancelled", "interrupted", "waiting"])
                 if r.message_ts == message.ts]
 
 
