@@ -119,7 +119,7 @@ class ChatopsApp:
             await self.core.io.client.session.close() if self.core.io.client.session else None
         if self.core.model is not None:
             await self.core.model.close()
-        self.core.workspaces.remove_root_if_empty()
+        await self.core.workspaces.close()
         self.core.store.close()
 
     async def wait_idle(self) -> None:

@@ -152,11 +152,7 @@ class Sandbox:
             timed_out = True
         finally:
             _kill_group(process.pid)
-            exit_code = await process.wait()
-            with contextlib.suppress(TimeoutError):  # read to EOF so the pipe (and its transport) closes
-                async with asyncio.timeout(2):
-                    while await process.stdout.read(65536):
-                        pass
+            exit_code = await _reap(process)
         return CommandResult(exit_code=None if timed_out or collector.limited else exit_code,
                              output=collector.text(), timed_out=timed_out, output_limited=collector.limited,
                              omitted_lines=collector.omitted)
@@ -213,6 +209,20 @@ def _worktree_gitdir(worktree: Path) -> str | None:
     if not text.startswith("gitdir:") or "/worktrees/" not in text:
         return None
     return text.strip().rsplit("/worktrees/", 1)[1]
+
+
+async def _reap(process: asyncio.subprocess.Process) -> int | None:
+    """Read the pipe to its end, then wait. In this order: a paused, unread pipe never reports EOF, and
+    asyncio's wait() returns only once every pipe is closed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(5):
+            while await process.stdout.read(65536):
+                pass
+    try:
+        async with asyncio.timeout(5):
+            return await process.wait()
+    except TimeoutError:
+        return None
 
 
 def _kill_group(pid: int) -> None:

@@ -34,6 +34,12 @@ TMPFS_MIN_FREE = 2 * 1024**3
 
 
 @dataclass(frozen=True)
+class _Spare:
+    path: Path
+    sha: str
+
+
+@dataclass(frozen=True)
 class Worktree:
     link: RepoLink
     path: Path
@@ -43,13 +49,19 @@ class Worktree:
 
 
 class Workspaces:
-    def __init__(self, settings: Settings, auth: GitAuth) -> None:
+    def __init__(self, settings: Settings, auth: GitAuth, *, spares: bool = True) -> None:
         self.auth = auth
+        self.spares = spares
         self.freshness = settings.repo_freshness
         self.mirrors_dir = settings.home / "mirrors"
         self.root = settings.worktrees_dir or _default_root(settings.home)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._fetched_at: dict[str, float] = {}
+        self._spares: dict[tuple[str, str], _Spare] = {}
+        self._spare_tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self._spare_count = 0
+        self._closing = False
+        self._mirror_locks: defaultdict[Path, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def mirror_path(self, link: RepoLink) -> Path:
         digest = hashlib.sha1(link.url.encode()).hexdigest()[:8]
@@ -103,16 +115,81 @@ class Workspaces:
 
     async def checkout(self, link: RepoLink, run_id: str, branch: str | None = None,
                        sha: str | None = None) -> Worktree:
-        """A fresh worktree for this run, detached at the branch tip (or at `sha`)."""
+        """A fresh worktree for this run, detached at the branch tip (or at `sha`).
+
+        A spare worktree made after the previous run on this repo and branch is taken when there
+        is one (a rename, plus a checkout of the few files that changed since); then the next
+        spare is prepared in the background, so a run's workspace is ready in a blink.
+        """
         mirror, branch, tip = await self.resolve(link, branch)
         sha = sha or tip
         path = self.root / f"{run_id}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', link.short_name)}"
         self.root.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(git.Repo(mirror).git.worktree, "add", "--detach", "--force", str(path), sha)
+        key = (link.url, branch)
+        spare = self._spares.pop(key, None)
+        if spare is None or not await self._adopt(mirror, spare, path, sha):
+            await self._add(mirror, path, sha)
+        self._prepare_spare(key, mirror, sha)
         return Worktree(link=link, path=path, sha=sha, branch=branch, mirror=mirror)
 
+    async def _add(self, mirror: Path, path: Path, sha: str) -> None:
+        """git keeps worktree bookkeeping in the mirror and concurrent `worktree add`s can trip over
+        each other, so the bookkeeping is serialized per mirror; filling the files is not."""
+        async with self._mirror_locks[mirror]:
+            await asyncio.to_thread(git.Repo(mirror).git.worktree, "add", "--detach", "--no-checkout", "--force",
+                                    str(path), sha)
+        await asyncio.to_thread(git.Repo(path).git.reset, "--hard", "--quiet")
+
+    async def _adopt(self, mirror: Path, spare: _Spare, path: Path, sha: str) -> bool:
+        """Make a spare worktree this run's: move it into place, check out `sha` if the tip moved on."""
+        try:
+            async with self._mirror_locks[mirror]:
+                await asyncio.to_thread(git.Repo(mirror).git.worktree, "move", str(spare.path), str(path))
+            if spare.sha != sha:
+                await asyncio.to_thread(git.Repo(path).git.checkout, "--detach", "--force", "--quiet", sha)
+            return True
+        except (git.GitCommandError, git.NoSuchPathError) as exc:
+            log.info("spare worktree unusable (%s); making a new one", type(exc).__name__)
+            await asyncio.to_thread(shutil.rmtree, spare.path, True)
+            await asyncio.to_thread(shutil.rmtree, path, True)
+            async with self._mirror_locks[mirror]:
+                await asyncio.to_thread(_prune, mirror)
+            return False
+
+    def _prepare_spare(self, key: tuple[str, str], mirror: Path, sha: str) -> None:
+        if not self.spares or key in self._spares or key in self._spare_tasks or self._closing:
+            return
+        self._spare_count += 1
+        path = self.root / f".spare-{self._spare_count}-{hashlib.sha1(repr(key).encode()).hexdigest()[:8]}"
+
+        async def make() -> None:
+            try:
+                await self._add(mirror, path, sha)
+                self._spares[key] = _Spare(path, sha)
+            except git.GitCommandError as exc:
+                log.info("could not prepare a spare worktree (%s)", _stderr(exc))
+            finally:
+                self._spare_tasks.pop(key, None)
+
+        self._spare_tasks[key] = asyncio.create_task(make())
+
+    async def close(self) -> None:
+        """Stop preparing spares and remove them (runs' own worktrees are removed by the runs)."""
+        self._closing = True
+        if self._spare_tasks:
+            await asyncio.wait(list(self._spare_tasks.values()))
+        for spare in list(self._spares.values()):
+            await asyncio.to_thread(shutil.rmtree, spare.path, True)
+        self._spares.clear()
+        for mirror in self.mirrors_dir.glob("*.git") if self.mirrors_dir.exists() else ():
+            async with self._mirror_locks[mirror]:
+                await asyncio.to_thread(_prune, mirror)
+        self.remove_root_if_empty()
+
     async def release(self, worktree: Worktree) -> None:
-        await asyncio.to_thread(_remove_worktree, worktree.mirror, worktree.path)
+        await asyncio.to_thread(shutil.rmtree, worktree.path, True)
+        async with self._mirror_locks[worktree.mirror]:
+            await asyncio.to_thread(_prune, worktree.mirror)
 
     def clean_up_after_crash(self) -> None:
         """Remove every worktree left in our root (no run is active at start) and prune the mirrors."""
@@ -121,10 +198,7 @@ class Workspaces:
                 shutil.rmtree(entry, ignore_errors=True)
         if self.mirrors_dir.exists():
             for mirror in self.mirrors_dir.glob("*.git"):
-                try:
-                    git.Repo(mirror).git.worktree("prune")
-                except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
-                    log.warning("could not prune worktrees of %s", mirror.name)
+                _prune(mirror)
 
 
     def remove_root_if_empty(self) -> None:
@@ -152,22 +226,18 @@ def _fetch(url: str, path: Path, env: dict[str, str]) -> None:
     git.Repo(path).git.fetch("origin", "--prune", "--tags", "--force", env=env, kill_after_timeout=GIT_TIMEOUT)
 
 
+def _prune(mirror: Path) -> None:
+    try:
+        git.Repo(mirror).git.worktree("prune")
+    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
+        log.warning("could not prune worktrees of %s", mirror.name)
+
+
 def _default_branch(repo: git.Repo) -> str:
     try:
         return repo.git.symbolic_ref("--short", "HEAD")
     except git.GitCommandError:
         return "main"
-
-
-def _remove_worktree(mirror: Path, path: Path) -> None:
-    try:
-        git.Repo(mirror).git.worktree("remove", "--force", "--force", str(path))
-    except (git.GitCommandError, git.NoSuchPathError):
-        shutil.rmtree(path, ignore_errors=True)
-        try:
-            git.Repo(mirror).git.worktree("prune")
-        except (git.GitCommandError, git.NoSuchPathError):
-            pass
 
 
 def _default_root(home: Path) -> Path:

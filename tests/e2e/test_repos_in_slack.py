@@ -146,4 +146,5 @@ async def test_the_agent_runs_commands_in_the_sandbox(chat, slack, model, gh):
     result = last_tool_result(model.requests[-1])
     assert result.startswith("$ grep -c RETRIES src/webhooks/retry.py\n[exit code 0]")
     await chat.app.wait_idle()
-    assert not any(chat.app.core.workspaces.root.glob("*"))  # the worktree is gone
+    run_id = chat.runs_for(asked)[0].id
+    assert not list(chat.app.core.workspaces.root.glob(f"{run_id}-*"))  # the run's worktree is gone

@@ -61,9 +61,10 @@ def repo_settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def workspaces(repo_settings) -> Workspaces:
+async def workspaces(repo_settings) -> Workspaces:
     spaces = Workspaces(repo_settings, GitAuth(repo_settings))
     yield spaces
+    await spaces.close()
     spaces.clean_up_after_crash()
     spaces.remove_root_if_empty()
 

@@ -31,6 +31,7 @@ async def test_ten_concurrent_runs_each_get_a_clean_tree_and_all_are_cleaned_up(
         assert (tree.path / "src/webhooks/retry.py").read_text() == f"changed by {i}\n"
     await asyncio.gather(*(workspaces.release(t) for t in trees))
     assert not any(t.path.exists() for t in trees)
+    await workspaces.close()  # drops the spare prepared for the next run
     mirror = workspaces.mirror_path(link)
     assert git(mirror, "worktree", "list").count("\n") == 1  # only the mirror itself
 
@@ -60,6 +61,22 @@ async def test_concurrent_first_use_clones_once(api_repo, repo_settings, workspa
     workspaces.auth.env_for = counting
     await asyncio.gather(*(workspaces.mirror(link) for _ in range(8)))
     assert len(calls) == 1
+
+
+async def test_the_next_run_takes_a_prepared_spare_at_the_new_tip(api_repo, repo_settings, workspaces):
+    link = parse_repo(str(api_repo), repo_settings)
+    first = await workspaces.checkout(link, "r1")
+    await asyncio.gather(*workspaces._spare_tasks.values())
+    spare = next(iter(workspaces._spares.values()))
+    git(api_repo, "commit", "--allow-empty", "-qm", "moved on")
+    workspaces.freshness = 0
+    second = await workspaces.checkout(link, "r2")
+    assert not spare.path.exists() and second.path.exists()
+    assert second.sha == git(api_repo, "rev-parse", "HEAD").strip() != first.sha
+    assert git(second.path, "rev-parse", "HEAD").strip() == second.sha
+    assert git(second.path, "status", "--porcelain") == ""
+    await workspaces.release(first)
+    await workspaces.release(second)
 
 
 async def test_a_crashed_runs_worktree_is_removed_on_start(api_repo, repo_settings, workspaces):
