@@ -17,15 +17,19 @@ from typing import Any, TextIO
 from bot.app import build_app
 from bot.settings import Settings
 from bot.store import ACTIVE
+from sim.github import GitHubEmulator
+from sim.github.sample import create_sample_repo
 from sim.slack import SlackEmulator
 
 BANNER = """\
-chatops dev: a local Slack workspace with the bot in it (no Slack workspace or internet needed).
-You are @{user} in #general. Model: {model}
+chatops dev: a local Slack workspace and GitHub with the bot in it (no accounts or internet needed).
+You are @{user} in #general, which is linked to the sample repo {repo}. Model: {model}
   @chatops <question>   ask in a new thread        > <text>   reply in the current thread
   /chatops help         slash commands             :retry / :cancel   click the bot's button
   :quit                 leave (Ctrl-D works too)
+Try: @chatops where is the pricing page's call to action?
 """
+DEV_GITHUB_TOKEN = "ghp_devLocalSampleToken00000000000000000"
 
 
 class Transcript:
@@ -96,11 +100,17 @@ async def run_dev(settings: Settings, *, user: str = "you", stdin: TextIO | None
     slack = SlackEmulator(bot_token="xoxb-dev-bot-token", app_token="xapp-dev-app-token",
                           signing_secret="dev-signing-secret")
     await slack.start()
+    github = GitHubEmulator()
+    github.add_token(DEV_GITHUB_TOKEN, login="chatops-bot")
+    sample = create_sample_repo(github)
+    await github.start()
     home = settings.home / "dev"
     shutil.rmtree(home, ignore_errors=True)  # every dev session starts with a fresh workspace and database
     dev_settings = settings.replace(home=home, slack_bot_token=slack.identity.bot_token,
-                                    slack_app_token=slack.identity.app_token, slack_api_url=slack.api_url)
+                                    slack_app_token=slack.identity.app_token, slack_api_url=slack.api_url,
+                                    github_api_url=github.api_url, github_token=DEV_GITHUB_TOKEN)
     app = build_app(dev_settings)
+    app.core.store.link_repo("C0GENERAL", sample.full_name, sample.clone_url, None, "dev")
     try:
         await app.start()
         await app.serve_socket_mode()
@@ -109,13 +119,14 @@ async def run_dev(settings: Settings, *, user: str = "you", stdin: TextIO | None
             slack.add_user(user)
         model = f"`{settings.model}` at {settings.openai_base_url or 'api.openai.com'}" if settings.model_configured \
             else "none configured (the bot will say what to set)"
-        out.write(BANNER.format(user=user, model=model))
+        out.write(BANNER.format(user=user, model=model, repo=sample.full_name))
         out.flush()
         slack.listeners.append(Transcript(out).on_change)
         await _chat(slack, app, user, stdin, out, interactive=stdin.isatty())
     finally:
         await app.stop()
         await slack.stop()
+        await github.stop()
 
 
 async def _chat(slack: SlackEmulator, app, user: str, stdin: TextIO, out: TextIO, *, interactive: bool) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import ModelError, SettingsError
@@ -42,6 +43,7 @@ class Doctor:
         if settings is not None:
             self._home(settings)
             await self._slack(settings)
+            await self._github(settings)
             await self._model(settings)
         await self._tools()
         problems = sum(not c.ok for c in self.checks)
@@ -98,6 +100,25 @@ class Doctor:
             self.report(True, "SLACK_SIGNING_SECRET", "set (it can only be verified by a signed request from Slack)")
         if client.session:
             await client.session.close()
+
+    async def _github(self, settings: Settings) -> None:
+        if not settings.github_token:
+            self.report(True, "GitHub", f"no GITHUB_TOKEN: public repos on {settings.github_web_url} only "
+                                        "(set one to read private repos)")
+            return
+        url = f"{settings.github_api_url}/rate_limit"
+        headers = {"Authorization": f"Bearer {settings.github_token}", "Accept": "application/vnd.github+json"}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session, \
+                    session.get(url, headers=headers) as response:
+                if response.status == 200:
+                    left = (await response.json()).get("resources", {}).get("core", {}).get("remaining", "?")
+                    self.report(True, "GITHUB_TOKEN", f"accepted by {settings.github_api_url} ({left} requests left)")
+                else:
+                    self.report(False, "GITHUB_TOKEN", f"rejected by {settings.github_api_url} (HTTP "
+                                                       f"{response.status}); create a token that can read your repos")
+        except aiohttp.ClientError as exc:
+            self.report(False, "GITHUB_API_URL", f"cannot reach {settings.github_api_url} ({type(exc).__name__}).")
 
     async def _model(self, settings: Settings) -> None:
         if not settings.model_configured:

@@ -20,7 +20,8 @@ async def test_a_piped_dev_session_reads_like_a_conversation(tmp_path, model):
     script = "@chatops hello\n> and again\n:retry\n/chatops status\n:cancel\n"
     await run_dev(settings, stdin=io.StringIO(script), out=out)
     transcript = out.getvalue()
-    assert "You are @you in #general. Model: `sim-model`" in transcript
+    assert "You are @you in #general, which is linked to the sample repo acme/website. Model: `sim-model`" in transcript
+    assert "This request is about `acme/website`" in model.requests[0]["messages"][0]["content"]
     assert "you: @chatops hello\n  chatops reacted :eyes:" in transcript
     assert "Hi! I'm **chatops**." in transcript
     assert ":x: The model endpoint failed (HTTP 500)." in transcript
@@ -28,6 +29,23 @@ async def test_a_piped_dev_session_reads_like_a_conversation(tmp_path, model):
     assert transcript.count("chatops reacted :white_check_mark:") == 2
     assert "Nothing is running in this channel." in transcript
     assert "(nothing to do: no cancel button in the current thread)" in transcript
+
+
+async def test_dev_mode_answers_code_questions_from_the_sample_repo(tmp_path, model):
+    def answer(request):
+        tools = [m for m in request["messages"] if m["role"] == "tool"]
+        if not tools:
+            return Reply.tool_call("search_code", {"repo": "acme/website", "pattern": "Start your free trial"})
+        return Reply.text("It is in " + tools[-1]["content"].splitlines()[-1].split(":")[0] + ".")
+
+    model.default = answer
+    settings = Settings(home=tmp_path, openai_base_url=model.base_url, openai_api_key="sk-sim-model-key",
+                        model="sim-model", model_retries=0)
+    out = io.StringIO()
+    await run_dev(settings, stdin=io.StringIO("@chatops where is the free trial button?\n"), out=out)
+    transcript = out.getvalue()
+    assert "It is in " in transcript and ".html" in transcript
+    assert "_Read `acme/website` at `" in transcript
 
 
 def test_the_dev_command_works_without_a_model(tmp_path):
