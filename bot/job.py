@@ -44,9 +44,10 @@ REPO_SKILL_NAMES = frozenset(skill.name for skill in REPO_SKILLS)
 class RepoChoiceNeeded(Exception):
     """The request could be about several linked repos: ask which one."""
 
-    def __init__(self, choice: RepoChoice) -> None:
+    def __init__(self, choice: RepoChoice, links: list) -> None:
         super().__init__("ambiguous repo")
         self.choice = choice
+        self.links = links
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class RunJob:
         except TimeoutError as exc:
             outcome = self._timed_out(run) if deadline and deadline.expired() else self._bug(run, exc)
         except RepoChoiceNeeded as exc:
-            outcome = self._ask_repo(run, exc.choice)
+            outcome = self._ask_repo(run, exc.choice, exc.links)
         except UserError as exc:
             outcome = Outcome("failed", f":x: {exc.message}", blocks.outcome(f":x: {exc.message}", run_id=run.id,
                               retry=exc.retryable, note=f"run `{run.id}`"), "x", exc.kind, exc.message)
@@ -133,7 +134,7 @@ class RunJob:
         choice = choose_repo(run.text, links, thread=[m.get("text") or "" for m in earlier],
                              thread_repo=session.repo, picked=run.repo, picked_branch=run.branch)
         if choice.ambiguous:
-            raise RepoChoiceNeeded(choice)
+            raise RepoChoiceNeeded(choice, links)
         repos, repo_note = None, ""
         skills = [s for s in self.agent.skills if s.name not in REPO_SKILL_NAMES]
         if choice.link is not None:
@@ -196,11 +197,12 @@ class RunJob:
         text = ":white_check_mark: " + " · ".join(parts)
         return Outcome("done", text, blocks.summary(text), "white_check_mark")
 
-    def _ask_repo(self, run: Run, choice: RepoChoice) -> Outcome:
+    def _ask_repo(self, run: Run, choice: RepoChoice, links: list) -> Outcome:
         names = ", ".join(f"`{link.name}`" for link in choice.candidates)
         text = f":grey_question: Which repo do you mean? This could be about {names}."
-        return Outcome("waiting", text, blocks.choose_repo(text, run_id=run.id, names=[x.name for x in choice.candidates]),
-                       "grey_question", "choice")
+        options = [x.name for x in choice.candidates] + [x.name for x in links if x not in choice.candidates]
+        return Outcome("waiting", text, blocks.choose_repo(text, run_id=run.id, names=options), "grey_question",
+                       "choice")
 
     def _stopped(self, run: Run) -> Outcome:
         if self.runner.stopping:
