@@ -132,6 +132,9 @@ class _Run:
             for call in completion.tool_calls:
                 content = await self._call_skill(call, ctx, result, hooks)
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+            if ctx.end_requested:  # a skill finished the request (e.g. a change was proposed)
+                result.messages = messages[1:]
+                return result
 
     async def _complete(self, messages, result: AgentResult, hooks: AgentHooks, *, tool_choice: str | None):
         tools = self._tools or None

@@ -19,11 +19,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.agent import Agent, Budgets
+from bot.forge import GitHub
 from bot.git_auth import GitAuth
+from bot.github_auth import GitHubAuth
 from bot.intake import Intake
 from bot.job import Identity, RunJob
 from bot.linking import Linker
 from bot.llm import ChatModel
+from bot.publish import Publisher
 from bot.redact import Redactor
 from bot.runner import Runner
 from bot.sandbox import Sandbox
@@ -50,6 +53,8 @@ class Deps:
     store: Store | None = None
     skills: list[Skill] | None = None
     verifier: RequestVerifier | None = None
+    github: GitHub | None = None
+    github_auth: GitHubAuth | None = None
 
 
 @dataclass
@@ -66,6 +71,7 @@ class Core:
     model: ChatModel | None = None
     workspaces: Workspaces | None = None
     linker: Linker | None = None
+    publisher: Publisher | None = None
     identity: Identity = field(default_factory=lambda: Identity("", "chatops", ""))
 
 
@@ -80,6 +86,7 @@ class ChatopsApp:
         self._http: HttpFront | None = None
         self.port: int | None = None
         self._stopped = False
+        self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
         count_text("warm up")  # load the tokenizer now, not during the first run
@@ -89,6 +96,8 @@ class ChatopsApp:
         self.core.identity = identity
         self.core.job.identity = identity
         await self.core.intake.recover()
+        await self.core.publisher.recover()
+        self._sweeper = asyncio.create_task(self._expire_previews())
         log.info("ready as @%s (%s) in team %s", identity.name, identity.user_id, identity.team_id)
 
     async def serve_socket_mode(self) -> None:
@@ -105,16 +114,29 @@ class ChatopsApp:
         log.info("listening for Slack events on http://%s:%d/slack/events", host, self.port)
         return self.port
 
+    async def _expire_previews(self) -> None:
+        """Previews nobody acted on expire (CHATOPS_PREVIEW_TTL) and say so in their thread."""
+        interval = min(300.0, self.core.settings.preview_ttl / 4)
+        while True:
+            try:
+                await self.core.publisher.expire_stale()
+            except Exception as exc:
+                log.warning("expiring previews failed (%s)", type(exc).__name__)
+            await asyncio.sleep(interval)
+
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()
         if self._http is not None:
             await self._http.stop()
         await self.core.runner.shutdown()
+        await self.core.publisher.wait()
         with contextlib.suppress(Exception):
             await self.core.io.client.session.close() if self.core.io.client.session else None
         if self.core.model is not None:
@@ -141,14 +163,18 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
                           context_tokens=settings.context_tokens)
         agent = Agent(model=model, skills=skills, budgets=budgets, redactor=redactor)
     runner = Runner(settings.concurrency)
-    workspaces = Workspaces(settings, GitAuth(settings))
+    github_auth = deps.github_auth or GitHubAuth(settings)
+    git_auth = GitAuth(settings, github_auth)
+    workspaces = Workspaces(settings, git_auth)
     sandbox = Sandbox(timeout=settings.sandbox_timeout, max_processes=settings.sandbox_max_processes,
                       unprivileged_uid=settings.sandbox_user)
     job = RunJob(settings=settings, store=store, io=io, agent=agent, runner=runner,
                  identity=Identity("", "chatops", ""), workspaces=workspaces, sandbox=sandbox)
     runner.bind(job)
     core = Core(settings=settings, store=store, io=io, runner=runner, intake=Intake(store, io, runner), job=job,
-                skills=skills, model=model, workspaces=workspaces, linker=Linker(settings, store, workspaces))
+                skills=skills, model=model, workspaces=workspaces, linker=Linker(settings, store, workspaces),
+                publisher=Publisher(settings, store, io, workspaces,
+                                    deps.github or GitHub(settings.github_api_url, github_auth), git_auth))
 
     bolt_logger = logging.getLogger("slack_bolt")
     level = bolt_logger.level

@@ -11,16 +11,28 @@ channels:
       - url: https://git.example.com/acme/ledger.git
         branch: release
         name: ledger
+        checks: ["make lint", "make test"]   # run before a change is proposed
+    approvers: [U0123ABC]                      # who may open PRs (default: whoever asked)
+    change_policy:                             # what the bot may change (safe defaults)
+      allow: ["docs/**", "site/**", "locales/**", "*.md"]
+      deny: ["site/legal/**"]                  # added to the built-in deny list
+      max_files: 10
+      max_lines: 200
+      kind: copy                               # only strings, comments and prose
+      require_passing_checks: true
 ```
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.policy import DEFAULT_DENY, ChangePolicy
 
 
 @dataclass(frozen=True)
@@ -30,12 +42,19 @@ class RepoEntry:
     spec: str
     branch: str | None = None
     name: str | None = None
+    checks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ChannelConfig:
     instructions: str = ""
     repos: tuple[RepoEntry, ...] = ()
+    approvers: tuple[str, ...] = ()
+    change_policy: ChangePolicy = field(default_factory=ChangePolicy)
+
+    @property
+    def policy(self) -> ChangePolicy:
+        return replace(self.change_policy, approvers=self.approvers)
 
 
 TOP_LEVEL_KEYS = ("defaults", "channels")
@@ -77,7 +96,45 @@ def _channel_config(raw: Any, base: ChannelConfig, where: str, problems: list[st
         problems.append(f"{where}.instructions must be text.")
         instructions = base.instructions
     repos = _repos(raw["repos"], f"{where}.repos", problems) if "repos" in raw else base.repos
-    return ChannelConfig(instructions=instructions.strip(), repos=repos)
+    approvers = base.approvers
+    if "approvers" in raw:
+        approvers = tuple(str(a).strip() for a in raw["approvers"] or ()) if isinstance(raw["approvers"], list) else ()
+        if not isinstance(raw["approvers"], list) or not all(re.fullmatch(r"[UW][A-Z0-9]+", a) for a in approvers):
+            problems.append(f"{where}.approvers must be a list of Slack user ids (U0123ABC).")
+    policy = _policy(raw["change_policy"], base.change_policy, f"{where}.change_policy", problems) \
+        if "change_policy" in raw else base.change_policy
+    return ChannelConfig(instructions=instructions.strip(), repos=repos, approvers=approvers, change_policy=policy)
+
+
+def _policy(raw: Any, base: ChangePolicy, where: str, problems: list[str]) -> ChangePolicy:
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be a mapping.")
+        return base
+    _unknown_keys(raw, ("allow", "deny", "max_files", "max_lines", "kind", "require_passing_checks"), where, problems)
+    values: dict[str, Any] = {}
+    for key in ("allow", "deny"):
+        if key in raw:
+            if not isinstance(raw[key], list) or not all(isinstance(p, str) and p for p in raw[key]):
+                problems.append(f"{where}.{key} must be a list of path globs.")
+                continue
+            values[key] = tuple(raw[key]) if key == "allow" else DEFAULT_DENY + tuple(raw[key])
+    for key in ("max_files", "max_lines"):
+        if key in raw:
+            if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1:
+                problems.append(f"{where}.{key} must be a whole number of at least 1.")
+                continue
+            values[key] = raw[key]
+    if "kind" in raw:
+        if raw["kind"] not in ("any", "copy"):
+            problems.append(f"{where}.kind must be `any` or `copy`.")
+        else:
+            values["kind"] = raw["kind"]
+    if "require_passing_checks" in raw:
+        if not isinstance(raw["require_passing_checks"], bool):
+            problems.append(f"{where}.require_passing_checks must be true or false.")
+        else:
+            values["require_passing_checks"] = raw["require_passing_checks"]
+    return replace(base, **values)
 
 
 def _repos(raw: Any, where: str, problems: list[str]) -> tuple[RepoEntry, ...]:
@@ -89,8 +146,13 @@ def _repos(raw: Any, where: str, problems: list[str]) -> tuple[RepoEntry, ...]:
         if isinstance(item, str) and item.strip():
             entries.append(RepoEntry(item.strip()))
         elif isinstance(item, dict) and isinstance(item.get("url"), str):
-            _unknown_keys(item, ("url", "branch", "name"), f"{where}[{index}]", problems)
-            entries.append(RepoEntry(item["url"].strip(), _text(item.get("branch")), _text(item.get("name"))))
+            _unknown_keys(item, ("url", "branch", "name", "checks"), f"{where}[{index}]", problems)
+            checks = item.get("checks") or []
+            if not isinstance(checks, list) or not all(isinstance(c, str) and c.strip() for c in checks):
+                problems.append(f"{where}[{index}].checks must be a list of shell commands.")
+                checks = []
+            entries.append(RepoEntry(item["url"].strip(), _text(item.get("branch")), _text(item.get("name")),
+                                     tuple(c.strip() for c in checks)))
         else:
             problems.append(f"{where}[{index}] must be owner/name, a URL, or a mapping with url (and branch, name).")
     return tuple(entries)

@@ -65,7 +65,19 @@ class Intake:
             return "That request is still running."
         if not self.store.claim(f"retry:{run_id}"):
             return None  # a double click, or Slack redelivering the click
-        await self._again(old, user, repo=old.repo, branch=old.branch)
+        await self._again(old, user, repo=old.repo, branch=old.branch, choice=old.choice)
+        return None
+
+    async def answer(self, run_id: str, choice: str, user: str) -> str | None:
+        """Continue a request that asked the person to choose (e.g. which copy matches to change)."""
+        old = self.store.get_run(run_id)
+        if old is None:
+            return "I can't find that request any more."
+        if user != old.user:
+            return f"<@{old.user}> asked, so they choose."
+        if old.status != "waiting" or not self.store.claim(f"answer:{run_id}"):
+            return None
+        await self._again(old, user, repo=old.repo, branch=old.branch, choice=choice)
         return None
 
     async def choose_repo(self, run_id: str, repo: str, user: str) -> str | None:

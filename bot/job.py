@@ -1,9 +1,5 @@
-"""One run, start to finish: progress, thread context, the agent, the answer, exactly one outcome.
-
-Every run ends in one of: done (answer), failed (a clear message, Retry where it can help),
-cancelled, or interrupted (the bot stopped mid-run; told on restart). Exception text never
-reaches Slack: a bug is logged with the run id and the user gets an apology with that id.
-"""
+"""One run, start to finish: progress, thread context, repo, the agent (or the copy fast path),
+the answer or the change preview, and exactly one outcome (bot/outcome.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +9,15 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from bot import blocks, prompt
+from bot import copy_change, outcome, preview, prompt
 from bot.agent import Agent, AgentHooks, AgentResult, ToolCallRecord
 from bot.answer import AnswerWriter
+from bot.copy_run import copy_change_run
 from bot.errors import UserError
+from bot.outcome import Outcome
 from bot.progress import QUEUED, Progress
+from bot.proposal import Proposal
+from bot.proposals import Proposer
 from bot.repo_choice import RepoChoice, choose_repo
 from bot.repos import linked_repos
 from bot.run_repos import RunRepos
@@ -35,19 +35,20 @@ log = logging.getLogger(__name__)
 NO_MODEL = (
     "I can't answer questions yet: no model is configured. Set `CHATOPS_MODEL`, plus `OPENAI_BASE_URL` "
     "and/or `OPENAI_API_KEY` for your endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp and LM Studio "
-    "all work), restart me, and run `chatops doctor` to check the setup."
+    "all work), restart me, and run `chatops doctor` to check the setup. (Copy changes like "
+    "`change \"A\" to \"B\"` work without one.)"
 )
 EMPTY_ANSWER = "The model returned an empty answer."
 REPO_SKILL_NAMES = frozenset(skill.name for skill in REPO_SKILLS)
+AMENDABLE = ("previewed", "opened", "failed")
 
 
-class RepoChoiceNeeded(Exception):
-    """The request could be about several linked repos: ask which one."""
+class Asking(Exception):
+    """The run needs the person to choose something before it can go on."""
 
-    def __init__(self, choice: RepoChoice, links: list) -> None:
-        super().__init__("ambiguous repo")
-        self.choice = choice
-        self.links = links
+    def __init__(self, result: Outcome) -> None:
+        super().__init__("asking")
+        self.outcome = result
 
 
 @dataclass(frozen=True)
@@ -60,27 +61,23 @@ class Identity:
 
 
 @dataclass
-class Outcome:
-    status: str  # done | failed | cancelled | interrupted
-    text: str
-    blocks: list[dict]
-    reaction: str
-    error_kind: str | None = None
-    error: str | None = None  # for operators (the DB and logs), never for Slack
+class Answered:
+    result: AgentResult
+    proposal: Proposal | None = None
 
 
 class RunJob:
     def __init__(self, *, settings: Settings, store: Store, io: SlackIO, agent: Agent | None, runner: Runner,
                  identity: Identity, workspaces: Workspaces, sandbox: Sandbox) -> None:
         self.settings = settings
-        self.workspaces = workspaces
-        self.sandbox = sandbox
-        self._open_repos: dict[str, RunRepos] = {}
         self.store = store
         self.io = io
         self.agent = agent
         self.runner = runner
         self.identity = identity
+        self.workspaces = workspaces
+        self.sandbox = sandbox
+        self._open_repos: dict[str, RunRepos] = {}
         self._thread_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def __call__(self, run_id: str) -> None:
@@ -104,51 +101,50 @@ class RunJob:
                 session = self.store.load_thread(run.channel, run.thread_ts) or ThreadSession(
                     run.channel, run.thread_ts, assistant=assistant_thread)
                 async with asyncio.timeout(self.settings.max_run_seconds) as deadline:
-                    result = await self._answer(run, session, progress)
-            outcome = self._done(run, result, time.monotonic() - started)
+                    answered = await self._answer(run, session, progress)
+            result = outcome.answered(run.id, time.monotonic() - started, answered.result.steps,
+                                      answered.result.tokens, answered.proposal)
         except asyncio.CancelledError:
-            outcome = self._stopped(run)
+            result = outcome.stopped(run.id, restarting=self.runner.stopping,
+                                     cancelled_by=self.runner.cancelled_by(run.id))
         except TimeoutError as exc:
-            outcome = self._timed_out(run) if deadline and deadline.expired() else self._bug(run, exc)
-        except RepoChoiceNeeded as exc:
-            outcome = self._ask_repo(run, exc.choice, exc.links)
+            result = outcome.timed_out(run.id, self.settings.max_run_seconds) if deadline and deadline.expired() \
+                else outcome.bug(run.id, exc, self.io.redactor.text)
+        except Asking as exc:
+            result = exc.outcome
         except UserError as exc:
-            outcome = Outcome("failed", f":x: {exc.message}", blocks.outcome(f":x: {exc.message}", run_id=run.id,
-                              retry=exc.retryable, note=f"run `{run.id}`"), "x", exc.kind, exc.message)
+            result = outcome.user_error(run.id, exc)
         except Exception as exc:
-            outcome = self._bug(run, exc)
-        await self._finish(run, progress, outcome, time.monotonic() - started)
+            result = outcome.bug(run.id, exc, self.io.redactor.text)
+        await self._finish(run, progress, result, time.monotonic() - started)
         repos = self._open_repos.pop(run.id, None)
         if repos is not None:  # after the outcome is shown: nobody waits for the worktree's removal
             await repos.close()
 
-    async def _answer(self, run: Run, session: ThreadSession, progress: Progress) -> AgentResult:
-        if self.agent is None:
-            raise UserError(NO_MODEL, retryable=False, kind="config")
+    async def _answer(self, run: Run, session: ThreadSession, progress: Progress) -> Answered:
         first_in_thread = run.thread_ts == run.message_ts and not session.messages
         thread = [] if first_in_thread else await self.io.replies(run.channel, run.thread_ts)
         earlier = [m for m in thread if float(m["ts"]) < float(run.message_ts)]
         unseen = [m for m in earlier if float(m["ts"]) > float(session.context_ts or 0)]
         channel_name = await self.io.channel_name(run.channel) if run.channel[:1] in "CG" else None
+        channel = self.settings.channel(run.channel, channel_name)
         links = linked_repos(self.settings, self.store, run.channel, channel_name)
         choice = choose_repo(run.text, links, thread=[m.get("text") or "" for m in earlier],
                              thread_repo=session.repo, picked=run.repo, picked_branch=run.branch)
         if choice.ambiguous:
-            raise RepoChoiceNeeded(choice, links)
-        repos, repo_note = None, ""
-        skills = [s for s in self.agent.skills if s.name not in REPO_SKILL_NAMES]
-        if choice.link is not None:
-            progress.headline = f":hourglass_flowing_sand: Reading `{choice.link.name}`…"
-            repos = self._open_repos[run.id] = RunRepos(self.workspaces, links, choice.link, run.id, choice.branch)
-            pinned = await repos.prepare()
-            repo_note = prompt.repos_section(links, pinned, repos.root_agents_md(pinned))
-            skills = self.agent.skills
-            session.repo, session.branch = choice.link.name, choice.branch
-            self.store.update_run(run.id, repo=choice.link.name, branch=pinned.branch)
+            raise Asking(outcome.ask_repo(run.id, choice.candidates, links))
+        copy_request = copy_change.parse(choice.request)
+        if self.agent is None and copy_request is None:
+            raise UserError(NO_MODEL, retryable=False, kind="config")
+        repos, proposer, repo_note = await self._open(run, session, choice, links, channel.policy, progress)
+        if copy_request is not None and proposer is not None:
+            return await self._copy(run, session, copy_request, repos, proposer, channel.policy)
+        if copy_request is not None:
+            raise UserError("Copy changes need a linked repo; link one with `/chatops link repo owner/name`.")
         content = await prompt.turn_message(request=choice.request, requester=run.user, thread=unseen,
                                             bot_user_id=self.identity.user_id, names=self.io.user_name)
-        system = prompt.system_prompt(self.identity.name, skills, self.settings.channel(run.channel, channel_name),
-                                      repos=repo_note)
+        skills = self.agent.skills if repos else [s for s in self.agent.skills if s.name not in REPO_SKILL_NAMES]
+        system = prompt.system_prompt(self.identity.name, skills, channel, repos=repo_note)
         writer = AnswerWriter(self.io, run.channel, run.thread_ts, run.id,
                               stream=self.settings.slack_streaming and self.settings.model_stream != "off",
                               recipient_user=run.user, recipient_team=run.team or self.identity.team_id)
@@ -156,9 +152,63 @@ class RunJob:
                            on_tool_start=lambda name, args: progress.update(headline=f":mag: Running `{name}`…"),
                            on_tool_end=lambda record: self._tool_done(run, progress, record))
         ctx = RunContext(run_id=run.id, channel=run.channel, thread_ts=run.thread_ts, user=run.user, repos=repos,
-                         sandbox=self.sandbox)
+                         sandbox=self.sandbox, proposer=proposer)
         result = await self.agent.run(system, [*session.messages, {"role": "user", "content": content}], ctx, hooks,
                                       skills=skills)
+        proposal = proposer.proposal if proposer else None
+        if proposal is not None:
+            await self._post_preview(proposal, channel.policy)
+        else:
+            await self._deliver(writer, result, repos)
+        session.messages = result.messages
+        session.context_ts = run.message_ts
+        self.store.save_thread(session)
+        self.store.update_run(run.id, steps=result.steps, tool_calls=result.tool_calls,
+                              prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
+        return Answered(result, proposal)
+
+    async def _open(self, run: Run, session: ThreadSession, choice: RepoChoice, links, policy, progress):
+        """The run's repos (pinned; continuing the thread's proposal if there is one) and its proposer."""
+        if choice.link is None:
+            return None, None, ""
+        progress.headline = f":hourglass_flowing_sand: Reading `{choice.link.name}`…"
+        repos = self._open_repos[run.id] = RunRepos(self.workspaces, links, choice.link, run.id, choice.branch)
+        previous = self.store.latest_proposal(run.channel, run.thread_ts)
+        if previous is None or previous.status not in AMENDABLE or previous.repo != choice.link.name:
+            previous = None
+        else:
+            repos.start_from[previous.repo] = (previous.base_sha, previous.patch)
+        pinned = await repos.prepare()
+        session.repo, session.branch = choice.link.name, choice.branch
+        self.store.update_run(run.id, repo=choice.link.name, branch=pinned.branch)
+        proposer = Proposer(self.store, self.sandbox, policy, repos, run.id, run.channel, run.thread_ts, run.user,
+                            choice.request, previous)
+        note = prompt.repos_section(links, pinned, repos.root_agents_md(pinned))
+        if previous is not None:
+            pr = f" (open as PR #{previous.pr_number})" if previous.pr_number else ""
+            note += (f"This thread already proposed a change to `{previous.repo}`{pr}: {previous.title}. Your "
+                     "worktree starts with that change applied; edits add to it, and propose_change updates it.\n")
+        return repos, proposer, note
+
+    async def _copy(self, run: Run, session: ThreadSession, request, repos, proposer, policy) -> Answered:
+        result = await copy_change_run(request, repos, proposer, run.choice)
+        if result.question is not None:
+            raise Asking(outcome.ask_copy(run.id, request.old, *result.question))
+        empty = AgentResult(text=result.answer or "", messages=[])
+        if result.proposal is not None:
+            await self._post_preview(result.proposal, policy)
+        else:
+            await self.io.post(run.channel, run.thread_ts, text=result.answer, key=f"{run.id}:answer:0")
+        session.context_ts = run.message_ts
+        self.store.save_thread(session)
+        return Answered(empty, result.proposal)
+
+    async def _post_preview(self, proposal: Proposal, policy) -> None:
+        proposal.preview_ts = await preview.post(self.io, proposal, require_passing_checks=policy.require_passing_checks,
+                                                 approvers=policy.approvers)
+        self.store.save_proposal(proposal)
+
+    async def _deliver(self, writer: AnswerWriter, result: AgentResult, repos: RunRepos | None) -> None:
         if not result.text and not writer.received.strip():
             raise UserError(EMPTY_ANSWER, retryable=True, kind="model")
         final = result.text
@@ -172,12 +222,6 @@ class RunJob:
             await writer.on_text(f"\n\n{note}")
             final = f"{final}\n\n{note}"
         await writer.finish(final)
-        session.messages = result.messages
-        session.context_ts = run.message_ts
-        self.store.save_thread(session)
-        self.store.update_run(run.id, steps=result.steps, tool_calls=result.tool_calls,
-                              prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
-        return result
 
     async def _tool_done(self, run: Run, progress: Progress, record: ToolCallRecord) -> None:
         self.store.record_tool_call(run.id, record.step, record.name, record.arguments, record.ms, record.ok,
@@ -188,61 +232,23 @@ class RunJob:
         await progress.update(headline=":hourglass_flowing_sand: Working on it…",
                               step=f"{mark} `{record.name}` {_short(record.arguments)} · {record.ms / 1000:.1f} s")
 
-    def _done(self, run: Run, result: AgentResult, seconds: float) -> Outcome:
-        parts = [f"Answered in {seconds:.0f} s"]
-        if result.steps:
-            parts.append(f"{result.steps} tool step{'s' if result.steps != 1 else ''}")
-        parts.append(f"{result.tokens / 1000:.1f}k tokens")
-        parts.append(f"run `{run.id}`")
-        text = ":white_check_mark: " + " · ".join(parts)
-        return Outcome("done", text, blocks.summary(text), "white_check_mark")
-
-    def _ask_repo(self, run: Run, choice: RepoChoice, links: list) -> Outcome:
-        names = ", ".join(f"`{link.name}`" for link in choice.candidates)
-        text = f":grey_question: Which repo do you mean? This could be about {names}."
-        options = [x.name for x in choice.candidates] + [x.name for x in links if x not in choice.candidates]
-        return Outcome("waiting", text, blocks.choose_repo(text, run_id=run.id, names=options), "grey_question",
-                       "choice")
-
-    def _stopped(self, run: Run) -> Outcome:
-        if self.runner.stopping:
-            text = ":warning: I was restarted while working on this, so it stopped."
-            return Outcome("interrupted", text, blocks.outcome(text, run_id=run.id, retry=True, note=f"run `{run.id}`"),
-                           "x", "interrupted")
-        by = self.runner.cancelled_by(run.id)
-        text = f":no_entry_sign: Cancelled by <@{by}>." if by else ":no_entry_sign: Cancelled."
-        return Outcome("cancelled", text, blocks.outcome(text, run_id=run.id, retry=True, note=f"run `{run.id}`"),
-                       "no_entry_sign", "cancelled")
-
-    def _timed_out(self, run: Run) -> Outcome:
-        limit = _duration(self.settings.max_run_seconds)
-        text = f":hourglass: This took longer than {limit}, so I stopped. Try a narrower question, or Retry."
-        return Outcome("failed", text, blocks.outcome(text, run_id=run.id, retry=True, note=f"run `{run.id}`"),
-                       "x", "timeout", f"wall time over {self.settings.max_run_seconds} s")
-
-    def _bug(self, run: Run, exc: BaseException) -> Outcome:
-        log.error("run %s failed: %s", run.id, type(exc).__name__, exc_info=exc)
-        text = f":x: Sorry, something went wrong on my side. It is logged under run `{run.id}`."
-        return Outcome("failed", text, blocks.outcome(text, run_id=run.id, retry=True), "x", "bug",
-                       self.io.redactor.text(f"{type(exc).__name__}: {exc}")[:2000])
-
-    async def _finish(self, run: Run, progress: Progress, outcome: Outcome, seconds: float) -> None:
-        self.store.update_run(run.id, status=outcome.status, error_kind=outcome.error_kind, error=outcome.error,
+    async def _finish(self, run: Run, progress: Progress, result: Outcome, seconds: float) -> None:
+        self.store.update_run(run.id, status=result.status, error_kind=result.error_kind, error=result.error,
                               finished_at=time.time())
         log.info("run run=%s channel=%s thread=%s user=%s status=%s ms=%d", run.id, run.channel, run.thread_ts,
-                 run.user, outcome.status, int(seconds * 1000))
+                 run.user, result.status, int(seconds * 1000))
         try:
-            await asyncio.shield(self._show(run, progress, outcome))
+            await asyncio.shield(self._show(run, progress, result))
         except Exception as exc:  # Slack is unreachable: the record above is what is left
             log.error("run %s: could not post its outcome (%s)", run.id, type(exc).__name__)
 
-    async def _show(self, run: Run, progress: Progress, outcome: Outcome) -> None:
-        if outcome.status == "done" and progress.status_line:
+    async def _show(self, run: Run, progress: Progress, result: Outcome) -> None:
+        if result.status == "done" and progress.status_line:
             await self.io.set_status(run.channel, run.thread_ts, "")
         else:
-            await progress.finish(outcome.text, outcome.blocks)
+            await progress.finish(result.text, result.blocks)
         await self.io.unreact(run.channel, run.message_ts, "eyes")
-        await self.io.react(run.channel, run.message_ts, outcome.reaction)
+        await self.io.react(run.channel, run.message_ts, result.reaction)
 
     def _thread_lock(self, channel: str, thread_ts: str) -> asyncio.Lock:
         """One run at a time per thread, so follow-ups see the answer before them."""
@@ -262,7 +268,3 @@ def _short(arguments: str, limit: int = 60) -> str:
     if text in ("{}", ""):
         return ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"

@@ -81,9 +81,27 @@ def m002_repo_links_and_run_repos(db: Database) -> None:
     db["threads"].add_column("branch", str)
 
 
+def m003_proposals(db: Database) -> None:
+    db["proposals"].create(
+        {
+            "id": str, "run_id": str, "channel": str, "thread_ts": str, "requester": str, "request": str,
+            "repo": str, "repo_url": str, "base_branch": str, "base_sha": str, "title": str, "summary": str,
+            "patch": str, "files": str, "checks": str, "checks_passed": int, "verdict_ok": int, "verdict": str,
+            "status": str, "branch": str, "pr_number": int, "pr_url": str, "preview_ts": str, "supersedes": str,
+            "opened_by": str, "error": str, "created_at": float, "updated_at": float,
+        },
+        pk="id",
+        defaults={"status": "previewed"},
+    )
+    db["proposals"].create_index(["channel", "thread_ts"])
+    db["proposals"].create_index(["status"])
+    db["runs"].add_column("choice", str)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_create_core_tables,
     m002_repo_links_and_run_repos,
+    m003_proposals,
 ]
 
 

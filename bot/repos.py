@@ -8,7 +8,7 @@ into a URL is refused, never stored; GitHub auth comes from GITHUB_TOKEN (bot/gi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,6 +26,15 @@ class RepoLink:
     branch: str | None = None  # None: the remote's default branch
     source: str = "slack"  # "chatops.yml" or "slack"
     web_url: str | None = None  # https://github.com/acme/api when the remote is on GitHub
+    checks: tuple[str, ...] = ()  # commands to run before proposing a change (chatops.yml)
+
+    @property
+    def owner_repo(self) -> tuple[str, str] | None:
+        """("acme", "api") for a GitHub repo, else None."""
+        if not self.web_url:
+            return None
+        owner, _, repo = self.web_url.rstrip("/").rpartition("/")
+        return owner.rpartition("/")[2], repo
 
     @property
     def short_name(self) -> str:
@@ -82,7 +91,8 @@ def linked_repos(settings: Settings, store: Store, channel: str, channel_name: s
     """The channel's repos: chatops.yml's first (in order), then those linked from Slack. The first is the default."""
     links: list[RepoLink] = []
     for entry in settings.channel(channel, channel_name).repos:
-        links.append(parse_repo(entry.spec, settings, branch=entry.branch, name=entry.name, source="chatops.yml"))
+        link = parse_repo(entry.spec, settings, branch=entry.branch, name=entry.name, source="chatops.yml")
+        links.append(replace(link, checks=entry.checks))
     for row in store.repo_links(channel):
         if not any(link.name == row["name"] for link in links):
             link = parse_repo(row["url"], settings, branch=row["branch"], name=row["name"])

@@ -4,12 +4,14 @@ which AGENTS.md files the model has been given."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
 
+from bot.changes import apply_patch
 from bot.errors import SkillError
 from bot.repos import RepoLink, find_repo
 from bot.workspace import Workspaces, Worktree
@@ -40,6 +42,7 @@ class RunRepos:
     read: list[str] = field(default_factory=list)  # names of repos the model looked at, in order
     agents_given: set[str] = field(default_factory=set)  # "repo:dir" whose AGENTS.md the model has
     agents_bytes: int = 0
+    start_from: dict[str, tuple[str, str]] = field(default_factory=dict)  # repo -> (sha, patch) to continue from
 
     async def prepare(self) -> Pinned:
         """Fetch (if stale) and pin the chosen repo, so the whole run reads one commit."""
@@ -57,6 +60,8 @@ class RunRepos:
         if link.name not in self.pinned:
             branch = self.branch if link is self.chosen else None
             mirror, branch, sha = await self.workspaces.resolve(link, branch)
+            if link.name in self.start_from:  # continuing an earlier proposal: stay on its base
+                sha = self.start_from[link.name][0]
             self.pinned[link.name] = Pinned(link, mirror, branch, sha)
         pinned = self.pinned[link.name]
         if link.name not in self.read:
@@ -66,9 +71,29 @@ class RunRepos:
     async def worktree(self, name: str) -> Worktree:
         pinned = await self.pin(name)
         if pinned.link.name not in self.worktrees:
-            self.worktrees[pinned.link.name] = await self.workspaces.checkout(
-                pinned.link, self.run_id, pinned.branch, sha=pinned.sha)
+            worktree = await self.workspaces.checkout(pinned.link, self.run_id, pinned.branch, sha=pinned.sha)
+            self.worktrees[pinned.link.name] = worktree
+            if pinned.link.name in self.start_from:
+                await asyncio.to_thread(apply_patch, worktree.path, self.start_from[pinned.link.name][1])
         return self.worktrees[pinned.link.name]
+
+    def is_tracked(self, worktree: Worktree, relative: str) -> bool:
+        """Is the path in the pinned commit (as opposed to created during this run)?"""
+        try:
+            git.Repo(worktree.mirror).git.cat_file("-e", f"{worktree.sha}:{relative}")
+            return True
+        except git.GitCommandError:
+            return False
+
+    def root_agents_text(self, name: str) -> str:
+        """The whole AGENTS.md at the repo root, at the pinned commit ("" if there is none)."""
+        pinned = self.pinned.get(self.link(name).name)
+        if pinned is None:
+            return ""
+        try:
+            return git.Repo(pinned.mirror).git.show(f"{pinned.sha}:{AGENTS_FILE}")
+        except git.GitCommandError:
+            return ""
 
     def root_agents_md(self, pinned: Pinned) -> str:
         """The repo's top-level AGENTS.md, within budget, for the system prompt."""

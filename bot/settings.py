@@ -44,6 +44,10 @@ class Settings:
     log_level: str = "INFO"
     github_api_url: str = GITHUB_API_URL
     github_token: str | None = None
+    github_app_id: int | None = None
+    github_app_private_key: str | None = None
+    git_author: tuple[str, str] = ("chatops", "chatops@users.noreply.github.com")
+    preview_ttl: float = 24 * 3600.0  # seconds a change preview waits for Open PR / Discard
     repo_freshness: float = 60.0
     worktrees_dir: Path | None = None  # None: a tmpfs under /dev/shm when there is room, else home/worktrees
     sandbox_timeout: float = 120.0
@@ -79,7 +83,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in Slack, logs, the sandbox or a PR."""
         values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.openai_api_key,
-                  self.github_token)
+                  self.github_token, self.github_app_private_key)
         return tuple(v for v in values if v and len(v) >= 8)
 
     def channel(self, channel_id: str, channel_name: str | None = None) -> ChannelConfig:
@@ -122,6 +126,11 @@ class Settings:
             log_level=env.choice("CHATOPS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
             github_api_url=(env.url("GITHUB_API_URL") or GITHUB_API_URL).rstrip("/"),
             github_token=env.text("GITHUB_TOKEN"),
+            github_app_id=env.number("GITHUB_APP_ID", int, None, minimum=1),
+            github_app_private_key=_private_key(env, problems),
+            git_author=(env.text("CHATOPS_GIT_NAME") or "chatops",
+                        env.text("CHATOPS_GIT_EMAIL") or "chatops@users.noreply.github.com"),
+            preview_ttl=env.number("CHATOPS_PREVIEW_TTL", float, 24 * 3600.0, minimum=60),
             repo_freshness=env.number("CHATOPS_REPO_FRESHNESS", float, 60.0, minimum=0),
             worktrees_dir=Path(env.text("CHATOPS_WORKTREES")).expanduser() if env.text("CHATOPS_WORKTREES") else None,
             sandbox_timeout=env.number("CHATOPS_SANDBOX_TIMEOUT", float, 120.0, minimum=1),
@@ -139,6 +148,8 @@ class Settings:
                 problems.append(
                     "Set SLACK_APP_TOKEN (Socket Mode, recommended) or SLACK_SIGNING_SECRET (HTTP Events API)."
                 )
+        if bool(values["github_app_id"]) != bool(values["github_app_private_key"]):
+            problems.append("A GitHub App needs both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or _PATH).")
         if (values["openai_base_url"] or values["openai_api_key"]) and not values["model"]:
             problems.append("CHATOPS_MODEL is missing: name the model to use at your endpoint (e.g. `gpt-4.1`).")
         if values["model"] and not values["openai_base_url"] and not values["openai_api_key"]:
@@ -153,6 +164,22 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return cls(**values)
+
+
+def _private_key(env: _Env, problems: list[str]) -> str | None:
+    """GITHUB_APP_PRIVATE_KEY (the PEM itself) or GITHUB_APP_PRIVATE_KEY_PATH (a file holding it)."""
+    pem = env.text("GITHUB_APP_PRIVATE_KEY")
+    path = env.text("GITHUB_APP_PRIVATE_KEY_PATH")
+    if path and not pem:
+        try:
+            pem = Path(path).expanduser().read_text()
+        except OSError as exc:
+            problems.append(f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read {path} ({exc.strerror}).")
+            return None
+    if pem and "PRIVATE KEY-----" not in pem:
+        problems.append("GITHUB_APP_PRIVATE_KEY must be the app's PEM private key (-----BEGIN ... PRIVATE KEY-----).")
+        return None
+    return pem.replace("\\n", "\n") if pem else None
 
 
 def _find_config(explicit: str | None, cwd: Path, home: Path, problems: list[str]) -> Path | None:

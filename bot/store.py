@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.migrations import migrate
+from bot.proposal import Proposal
 
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled", "interrupted", "waiting")  # waiting: asked the user a question
@@ -45,6 +46,7 @@ class Run:
     completion_tokens: int = 0
     repo: str | None = None  # the linked repo this run works on, once chosen
     branch: str | None = None
+    choice: str | None = None  # an answer to a question the bot asked (e.g. which copy matches to change)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -194,6 +196,41 @@ class Store:
     def repo_links(self, channel: str) -> list[dict[str, Any]]:
         return self.db.execute_returning_dicts(
             "SELECT name, url, branch FROM repo_links WHERE channel = ? ORDER BY added_at", [channel])
+
+    # --- proposed changes --------------------------------------------------------------------
+
+    def save_proposal(self, proposal: Proposal) -> None:
+        proposal.updated_at = time.time()
+        row = proposal.row()
+        self.db.execute(
+            f"INSERT OR REPLACE INTO proposals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()))
+
+    def get_proposal(self, proposal_id: str) -> Proposal | None:
+        rows = self.db.execute_returning_dicts("SELECT * FROM proposals WHERE id = ?", [proposal_id])
+        return Proposal.from_row(rows[0]) if rows else None
+
+    def latest_proposal(self, channel: str, thread_ts: str) -> Proposal | None:
+        rows = self.db.execute_returning_dicts(
+            "SELECT * FROM proposals WHERE channel = ? AND thread_ts = ? ORDER BY created_at DESC LIMIT 1",
+            [channel, thread_ts])
+        return Proposal.from_row(rows[0]) if rows else None
+
+    def proposals_with(self, statuses: Iterable[str]) -> list[Proposal]:
+        statuses = list(statuses)
+        rows = self.db.execute_returning_dicts(
+            f"SELECT * FROM proposals WHERE status IN ({', '.join('?' for _ in statuses)}) ORDER BY created_at",
+            statuses)
+        return [Proposal.from_row(r) for r in rows]
+
+    def move_proposal(self, proposal_id: str, from_statuses: Iterable[str], to_status: str, **values: Any) -> bool:
+        """Change a proposal's status only if it is in one of `from_statuses` (an atomic claim)."""
+        statuses = list(from_statuses)
+        sets = ", ".join(f"{k} = ?" for k in ("status", *values, "updated_at"))
+        cursor = self.db.execute(
+            f"UPDATE proposals SET {sets} WHERE id = ? AND status IN ({', '.join('?' for _ in statuses)})",
+            [to_status, *values.values(), time.time(), proposal_id, *statuses])
+        return cursor.rowcount == 1
 
     # --- audit trail ------------------------------------------------------------------------
 

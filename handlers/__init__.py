@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import on_cancel_run, on_choose_repo, on_retry_run
+from handlers.actions import (
+    on_cancel_run,
+    on_choose_repo,
+    on_copy_choice,
+    on_discard_change,
+    on_open_pr,
+    on_retry_run,
+)
 from handlers.assistant import on_assistant_thread_started
 from handlers.commands import on_chatops_command
 from handlers.events import on_app_mention, on_message
@@ -21,7 +28,16 @@ EVENTS = {
     "assistant_thread_started": on_assistant_thread_started,
 }
 COMMANDS = {"/chatops": on_chatops_command}
-ACTIONS = {"cancel_run": on_cancel_run, "retry_run": on_retry_run, "choose_repo": on_choose_repo}
+ACTIONS = {
+    "cancel_run": on_cancel_run,
+    "retry_run": on_retry_run,
+    "choose_repo": on_choose_repo,
+    "open_pr": on_open_pr,
+    "discard_change": on_discard_change,
+    "copy_choice_text": on_copy_choice,
+    "copy_choice_all": on_copy_choice,
+    "copy_choice_none": on_copy_choice,
+}
 
 
 def register(app: AsyncApp) -> None:

@@ -39,3 +39,31 @@ def _click(body: dict) -> tuple[str, str, str | None, str]:
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
     return channel, body["user"]["id"], message.get("thread_ts"), body["actions"][0].get("value", "")
+
+
+async def on_open_pr(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+    await ack()
+    core = context["chatops"]
+    channel, user, thread_ts, proposal_id = _click(body)
+    reply = await core.publisher.open(proposal_id, user)
+    if reply:
+        await core.io.ephemeral(channel, user, reply, thread_ts)
+
+
+async def on_discard_change(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+    await ack()
+    core = context["chatops"]
+    channel, user, thread_ts, proposal_id = _click(body)
+    reply = await core.publisher.discard(proposal_id, user)
+    if reply:
+        await core.io.ephemeral(channel, user, reply, thread_ts)
+
+
+async def on_copy_choice(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+    await ack()
+    core = context["chatops"]
+    channel, user, thread_ts, value = _click(body)
+    run_id, _, choice = value.partition("|")
+    reply = await core.intake.answer(run_id, choice, user)
+    if reply:
+        await core.io.ephemeral(channel, user, reply, thread_ts)

@@ -7,6 +7,7 @@ documented in docs/skills.md.
 
 from skills.base import RunContext, Skill
 from skills.command import run_command
+from skills.edit import edit_file, propose_change, write_file
 from skills.repo_files import list_files, read_file, search_code
 from skills.repo_history import git_blame, git_log, git_show
 
@@ -18,6 +19,9 @@ REPO_SKILLS: list[Skill] = [
     Skill.of(git_show),
     Skill.of(git_blame),
     Skill.of(run_command, mutates=True),
+    Skill.of(edit_file, mutates=True),
+    Skill.of(write_file, mutates=True),
+    Skill.of(propose_change, mutates=True),
 ]
 
 SKILLS: list[Skill] = [*REPO_SKILLS]

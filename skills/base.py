@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from bot.errors import SkillError
 
 if TYPE_CHECKING:
+    from bot.proposals import Proposer
     from bot.run_repos import RunRepos
     from bot.sandbox import Sandbox
 
@@ -45,7 +46,9 @@ class RunContext:
     user: str
     repos: RunRepos | None = None  # the linked repos, pinned and checked out on demand
     sandbox: Sandbox | None = None  # where commands run
+    proposer: Proposer | None = None  # turns the run's edits into a reviewable change
     services: dict[str, Any] = field(default_factory=dict)  # data sources (later)
+    end_requested: bool = False  # a skill finished the request (propose_change): stop calling the model
 
     def need_repos(self) -> RunRepos:
         if self.repos is None:
