@@ -7,7 +7,7 @@ stored, shown, re-applied on a fresh worktree and pushed exactly as it was revie
 from __future__ import annotations
 
 import asyncio
-import io
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,12 +75,12 @@ def _collect(worktree: Path, base: str) -> Diff:
 
 def apply_patch(worktree: Path, patch: str) -> None:
     """Re-apply a stored patch to a fresh worktree at the same base (index and files)."""
-    if patch.strip():
-        git.Repo(worktree).git.apply("--index", "--binary", "--whitespace=nowarn", "-", istream=_stream(patch))
-
-
-def _stream(text: str) -> io.BytesIO:
-    return io.BytesIO(text.encode())
+    if not patch.strip():
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".patch", encoding="utf-8") as file:
+        file.write(patch if patch.endswith("\n") else patch + "\n")
+        file.flush()
+        git.Repo(worktree).git.apply("--index", "--binary", "--whitespace=nowarn", file.name)
 
 
 def _show(repo: git.Repo, spec: str) -> str | None:

@@ -54,7 +54,7 @@ class GitHubAuth:
             return token
 
     def app_jwt(self) -> str:
-        now = int(self.clock())
+        now = int(time.time())  # checked against GitHub's own clock, whatever our cache clock says
         claims = {"iat": now - 60, "exp": now + 540, "iss": str(self.app_id)}
         return jwt.encode(claims, self.private_key, algorithm="RS256")
 
@@ -64,6 +64,8 @@ class GitHubAuth:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             async with session.get(f"{self.api}/repos/{owner}/{repo}/installation", headers=headers) as response:
                 if response.status != 200:
+                    log.warning("installation lookup for %s/%s: HTTP %d %s", owner, repo, response.status,
+                                (await response.text())[:200])
                     raise UserError(f"The GitHub App is not installed on `{owner}/{repo}` (HTTP {response.status}). "
                                     "Install it there with contents and pull requests access.")
                 installation = (await response.json())["id"]

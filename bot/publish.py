@@ -9,7 +9,6 @@ rather than duplicated. The change policy is applied again to the exact patch be
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 
@@ -174,8 +173,7 @@ class Publisher:
             tree = repo.git.write_tree()
             identity = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
                         "GIT_COMMITTER_EMAIL": email}
-            commit = repo.git.commit_tree(tree, "-p", parent, "-F", "-", istream=_text_stream(message),
-                                          env=identity)
+            commit = repo.git.commit_tree(tree, "-p", parent, "-m", message, env=identity)
             repo.git.push(url, f"{commit}:refs/heads/{proposal.branch}", env=env, kill_after_timeout=120)
 
         try:
@@ -217,10 +215,6 @@ class Publisher:
         except Exception as exc:
             log.warning("could not tell thread %s about change %s (%s)", proposal.thread_ts, proposal.id,
                         type(exc).__name__)
-
-
-def _text_stream(text: str) -> io.BytesIO:
-    return io.BytesIO(text.encode())
 
 
 def _push_reason(detail: str) -> str:
