@@ -52,8 +52,16 @@ async def collect(worktree: Path, base: str) -> Diff:
     return await asyncio.to_thread(_collect, worktree, base)
 
 
-def _collect(worktree: Path, base: str) -> Diff:
+def worktree_repo(worktree: Path) -> git.Repo:
+    """The worktree as a git repo the bot may operate on even after sandboxed commands, which run as
+    another uid, left files it does not own (git would refuse it as "dubious ownership")."""
     repo = git.Repo(worktree)
+    repo.git.update_environment(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*")
+    return repo
+
+
+def _collect(worktree: Path, base: str) -> Diff:
+    repo = worktree_repo(worktree)
     repo.git.add("-A")
     patch = repo.git.diff("--cached", "--binary", "--no-color", "--no-ext-diff", base, strip_newline_in_stdout=False)
     numstat = repo.git.diff("--cached", "--numstat", "-z", "-M", base)
@@ -80,7 +88,7 @@ def apply_patch(worktree: Path, patch: str) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".patch", encoding="utf-8") as file:
         file.write(patch if patch.endswith("\n") else patch + "\n")
         file.flush()
-        git.Repo(worktree).git.apply("--index", "--binary", "--whitespace=nowarn", file.name)
+        worktree_repo(worktree).git.apply("--index", "--binary", "--whitespace=nowarn", file.name)
 
 
 def _show(repo: git.Repo, spec: str) -> str | None:

@@ -62,7 +62,7 @@ async def write_file(ctx: RunContext, repo: str, path: str, content: str) -> str
     target.parent.mkdir(parents=True, exist_ok=True)
     confine(worktree, relative)  # the new directories must not have led outside either
     target.write_bytes(data)
-    return f"Wrote `{relative}` ({len(data)} bytes, {content.count(chr(10)) + 1} lines)."
+    return f"Wrote `{relative}` ({len(data)} bytes, {len(content.splitlines())} lines)."
 
 
 async def propose_change(ctx: RunContext, repo: str, title: str, summary: str) -> str:
