@@ -25,10 +25,13 @@ BANNER = """\
 chatops dev: a local Slack workspace and GitHub with the bot in it (no accounts or internet needed).
 You are @{user} in #general, which is linked to the sample repo {repo}. Model: {model}
   @chatops <question>   ask in a new thread        > <text>   reply in the current thread
-  /chatops help         slash commands             :retry / :cancel   click the bot's button
+  /chatops help         slash commands             :open :discard :retry :cancel :text :all   click a button
   :quit                 leave (Ctrl-D works too)
 Try: @chatops where is the pricing page's call to action?
+ or: @chatops change "Start your free trial" to "Try it free for 14 days"   (then :open)
 """
+BUTTONS = {":retry": "retry_run", ":cancel": "cancel_run", ":open": "open_pr", ":discard": "discard_change",
+           ":text": "copy_choice_text", ":all": "copy_choice_all", ":neither": "copy_choice_none"}
 DEV_GITHUB_TOKEN = "ghp_devLocalSampleToken00000000000000000"
 
 
@@ -151,8 +154,9 @@ async def _chat(slack: SlackEmulator, app, user: str, stdin: TextIO, out: TextIO
             out.write(f"  (nothing to do: {exc})\n")
             continue
         if not interactive:  # let the bot finish, so a piped script reads like a conversation
-            expects_run = text.startswith((">", ":retry")) or "@chatops" in text
+            expects_run = text.startswith((">", ":retry", ":text", ":all", ":neither")) or "@chatops" in text
             await _settle(slack, app, runs_before if expects_run else None)
+            await app.core.publisher.wait()
     await _settle(slack, app, None)
 
 
@@ -175,10 +179,10 @@ async def _act(slack: SlackEmulator, user: str, text: str, thread: str | None, o
         response = (await slack.slash(user, "general", command, rest)).response or {}
         out.write("  chatops (only you see this): " + str(response.get("text", "")).replace("\n", "\n    ") + "\n")
         return thread
-    if text in (":retry", ":cancel"):
-        action = "retry_run" if text == ":retry" else "cancel_run"
+    if text in BUTTONS:
+        action = BUTTONS[text]
         for message in reversed(slack.bot_replies("general", thread) if thread else []):
-            if action in json.dumps(message.get("blocks") or []):
+            if f'"{action}"' in json.dumps(message.get("blocks") or []):
                 await slack.click(user, "general", message["ts"], action_id=action)
                 return thread
         raise LookupError(f"no {text[1:]} button in the current thread")

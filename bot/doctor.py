@@ -14,6 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import ModelError, SettingsError
+from bot.github_auth import GitHubAuth
 from bot.llm import ChatModel
 from bot.settings import Settings
 from bot.slack_client import make_web_client
@@ -102,6 +103,9 @@ class Doctor:
             await client.session.close()
 
     async def _github(self, settings: Settings) -> None:
+        if settings.github_app_id and settings.github_app_private_key:
+            await self._github_app(settings)
+            return
         if not settings.github_token:
             self.report(True, "GitHub", f"no GITHUB_TOKEN: public repos on {settings.github_web_url} only "
                                         "(set one to read private repos)")
@@ -117,6 +121,20 @@ class Doctor:
                 else:
                     self.report(False, "GITHUB_TOKEN", f"rejected by {settings.github_api_url} (HTTP "
                                                        f"{response.status}); create a token that can read your repos")
+        except aiohttp.ClientError as exc:
+            self.report(False, "GITHUB_API_URL", f"cannot reach {settings.github_api_url} ({type(exc).__name__}).")
+
+    async def _github_app(self, settings: Settings) -> None:
+        headers = {"Authorization": f"Bearer {GitHubAuth(settings).app_jwt()}", "Accept": "application/vnd.github+json"}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session, \
+                    session.get(f"{settings.github_api_url}/app", headers=headers) as response:
+                body = await response.json(content_type=None)
+                if response.status == 200:
+                    self.report(True, "GitHub App", f"`{body.get('slug')}` (id {settings.github_app_id}) authenticates")
+                else:
+                    self.report(False, "GitHub App", f"GitHub rejected the app's JWT (HTTP {response.status}): check "
+                                                     "GITHUB_APP_ID and the private key.")
         except aiohttp.ClientError as exc:
             self.report(False, "GITHUB_API_URL", f"cannot reach {settings.github_api_url} ({type(exc).__name__}).")
 

@@ -55,3 +55,13 @@ def test_the_dev_command_works_without_a_model(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "no model is configured" in result.stdout and "chatops reacted :x:" in result.stdout
+
+
+async def test_dev_mode_turns_a_copy_change_into_a_pr_on_the_emulated_github(tmp_path):
+    settings = Settings(home=tmp_path)  # no model: the copy fast path needs none
+    out = io.StringIO()
+    script = '@chatops change "Start your free trial" to "Try it free for 14 days"\n:open\n'
+    await run_dev(settings, stdin=io.StringIO(script), out=out)
+    transcript = out.getvalue()
+    assert "Proposed change to acme/website" in transcript
+    assert ":rocket: Opened <http://127.0.0.1:" in transcript and "|PR #1>" in transcript
