@@ -268,3 +268,14 @@ async def test_a_preview_nobody_acts_on_expires(pr_chat, slack, gh):
     assert slack.message(asked.channel, proposal.preview_ts)["text"].startswith(":hourglass: This preview expired after 24 h")
     assert pr_chat.store.get_proposal(proposal.id).status == "expired"
     assert not any(b["type"] == "actions" for b in slack.message(asked.channel, proposal.preview_ts)["blocks"])
+
+
+async def test_a_422_from_github_is_explained_in_the_thread(pr_chat, slack, gh):
+    asked = await pr_chat.say("alice", "#general", f"@chatops {COPY}")
+    await pr_chat.finished(asked)
+    gh.fail("POST", "/repos/acme/website/pulls", status=422, message="Validation Failed")
+    refused = await opened(pr_chat, gh, asked)
+    assert refused.status == "refused" and gh.pulls("acme", "website") == []
+    thread = "\n".join(m.get("text", "") for m in slack.bot_replies(asked.channel, asked.ts))
+    assert ":x: I couldn't open the pull request: GitHub refused the pull request: Validation Failed" in thread
+    assert "Traceback" not in thread
