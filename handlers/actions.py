@@ -1,69 +1,59 @@
-"""Button clicks: Cancel on a progress message, Retry on an error."""
+"""Button clicks and menu picks: Cancel, Retry, a repo from the dropdown, Open PR, Discard, a copy choice.
+
+Each acks at once, hands the click to the core, and tells the clicker privately when nothing
+happened (and why); everyone else sees the result in the thread.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
+Act = Callable[[object, dict, str], Awaitable[str | None]]  # (core, action, user) -> a private reply or None
+
 
 async def on_cancel_run(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await ack()
-    core = context["chatops"]
-    channel, user, thread_ts, run_id = _click(body)
-    reply = core.intake.cancel(run_id, user)
-    if reply:
-        await core.io.ephemeral(channel, user, reply, thread_ts)
+    async def act(core, action, user):
+        return core.intake.cancel(action["value"], user)
+
+    await _click(ack, body, context, act)
 
 
 async def on_retry_run(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await ack()
-    core = context["chatops"]
-    channel, user, thread_ts, run_id = _click(body)
-    reply = await core.intake.retry(run_id, user)
-    if reply:
-        await core.io.ephemeral(channel, user, reply, thread_ts)
+    await _click(ack, body, context, lambda core, action, user: core.intake.retry(action["value"], user))
 
 
 async def on_choose_repo(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await ack()
-    core = context["chatops"]
-    channel, user, thread_ts, _ = _click(body)
-    action = body["actions"][0]
-    run_id = action["block_id"].removeprefix("choose-")
-    reply = await core.intake.choose_repo(run_id, action["selected_option"]["value"], user)
-    if reply:
-        await core.io.ephemeral(channel, user, reply, thread_ts)
+    async def act(core, action, user):
+        run_id = action["block_id"].removeprefix("choose-")
+        return await core.intake.choose_repo(run_id, action["selected_option"]["value"], user)
 
-
-def _click(body: dict) -> tuple[str, str, str | None, str]:
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
-    return channel, body["user"]["id"], message.get("thread_ts"), body["actions"][0].get("value", "")
+    await _click(ack, body, context, act)
 
 
 async def on_open_pr(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await ack()
-    core = context["chatops"]
-    channel, user, thread_ts, proposal_id = _click(body)
-    reply = await core.publisher.open(proposal_id, user)
-    if reply:
-        await core.io.ephemeral(channel, user, reply, thread_ts)
+    await _click(ack, body, context, lambda core, action, user: core.publisher.open(action["value"], user))
 
 
 async def on_discard_change(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await ack()
-    core = context["chatops"]
-    channel, user, thread_ts, proposal_id = _click(body)
-    reply = await core.publisher.discard(proposal_id, user)
-    if reply:
-        await core.io.ephemeral(channel, user, reply, thread_ts)
+    await _click(ack, body, context, lambda core, action, user: core.publisher.discard(action["value"], user))
 
 
 async def on_copy_choice(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+    async def act(core, action, user):
+        run_id, _, choice = action["value"].partition("|")
+        return await core.intake.answer(run_id, choice, user)
+
+    await _click(ack, body, context, act)
+
+
+async def _click(ack: AsyncAck, body: dict, context: AsyncBoltContext, act: Act) -> None:
     await ack()
     core = context["chatops"]
-    channel, user, thread_ts, value = _click(body)
-    run_id, _, choice = value.partition("|")
-    reply = await core.intake.answer(run_id, choice, user)
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+    reply = await act(core, body["actions"][0], user)
     if reply:
-        await core.io.ephemeral(channel, user, reply, thread_ts)
+        await core.io.ephemeral(channel, user, reply, (body.get("message") or {}).get("thread_ts"))
