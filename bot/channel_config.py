@@ -20,6 +20,8 @@ channels:
       max_lines: 200
       kind: copy                               # only strings, comments and prose
       require_passing_checks: true
+    data: {app: sqlite:///data/app.db}         # data sources and metrics: see bot/data/config.py
+    metrics: {signups: {source: app, table: signups, time: created_at, value: "count(*)"}}
 ```
 """
 
@@ -32,6 +34,9 @@ from typing import Any
 
 import yaml
 
+from bot.data.config import parse_data, parse_metrics
+from bot.data.links import DataLink
+from bot.data.metrics import Metric
 from bot.policy import DEFAULT_DENY, ChangePolicy
 
 
@@ -51,6 +56,8 @@ class ChannelConfig:
     repos: tuple[RepoEntry, ...] = ()
     approvers: tuple[str, ...] = ()
     change_policy: ChangePolicy = field(default_factory=ChangePolicy)
+    data: tuple[DataLink, ...] = ()
+    metrics: tuple[Metric, ...] = ()
 
     @property
     def policy(self) -> ChangePolicy:
@@ -72,20 +79,21 @@ def load_config_file(path: Path, problems: list[str]) -> tuple[ChannelConfig, di
         return None
     before = len(problems)
     _unknown_keys(data, TOP_LEVEL_KEYS, f"{path}", problems)
-    defaults = _channel_config(data.get("defaults") or {}, ChannelConfig(), f"{path}: defaults", problems)
+    base_dir = path.resolve().parent
+    defaults = _channel_config(data.get("defaults") or {}, ChannelConfig(), f"{path}: defaults", problems, base_dir)
     channels: dict[str, ChannelConfig] = {}
     raw_channels = data.get("channels") or {}
     if not isinstance(raw_channels, dict):
         problems.append(f"{path}: channels must be a mapping of channel name or id to settings.")
         raw_channels = {}
     for key, raw in raw_channels.items():
-        channels[str(key)] = _channel_config(raw or {}, defaults, f"{path}: channels.{key}", problems)
+        channels[str(key)] = _channel_config(raw or {}, defaults, f"{path}: channels.{key}", problems, base_dir)
     if len(problems) > before:
         return None
     return defaults, channels
 
 
-def _channel_config(raw: Any, base: ChannelConfig, where: str, problems: list[str]) -> ChannelConfig:
+def _channel_config(raw: Any, base: ChannelConfig, where: str, problems: list[str], base_dir: Path) -> ChannelConfig:
     if not isinstance(raw, dict):
         problems.append(f"{where} must be a mapping.")
         return base
@@ -103,7 +111,10 @@ def _channel_config(raw: Any, base: ChannelConfig, where: str, problems: list[st
             problems.append(f"{where}.approvers must be a list of Slack user ids (U0123ABC).")
     policy = _policy(raw["change_policy"], base.change_policy, f"{where}.change_policy", problems) \
         if "change_policy" in raw else base.change_policy
-    return ChannelConfig(instructions=instructions.strip(), repos=repos, approvers=approvers, change_policy=policy)
+    data = parse_data(raw["data"], base_dir, f"{where}.data", problems) if "data" in raw else base.data
+    metrics = parse_metrics(raw["metrics"], data, f"{where}.metrics", problems) if "metrics" in raw else base.metrics
+    return ChannelConfig(instructions=instructions.strip(), repos=repos, approvers=approvers, change_policy=policy,
+                         data=data, metrics=metrics)
 
 
 def _policy(raw: Any, base: ChangePolicy, where: str, problems: list[str]) -> ChangePolicy:

@@ -98,10 +98,18 @@ def m003_proposals(db: Database) -> None:
     db["runs"].add_column("choice", str)
 
 
+def m004_data_links(db: Database) -> None:
+    db["data_links"].create(
+        {"channel": str, "name": str, "url": str, "added_by": str, "added_at": float},
+        pk=("channel", "name"),
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_create_core_tables,
     m002_repo_links_and_run_repos,
     m003_proposals,
+    m004_data_links,
 ]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bot.channel_config import ChannelConfig, load_config_file
+from bot.data.links import PASSWORD_PREFIX
 from bot.errors import SettingsError
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -53,6 +54,10 @@ class Settings:
     sandbox_timeout: float = 120.0
     sandbox_max_processes: int = 256
     sandbox_user: int = 65534  # when the bot runs as root, commands run as this uid (so limits apply)
+    sql_timeout: float = 10.0  # seconds per query on a linked data source
+    sql_max_rows: int = 1000  # rows a query returns to a person or the model (more: "truncated")
+    data_dir: Path | None = None  # files linked with /chatops link data must be here (None: home/data)
+    data_passwords: Mapping[str, str] = field(default_factory=dict)  # CHATOPS_DATA_PASSWORD_<NAME> -> value
     config_path: Path | None = None
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
     default_channel: ChannelConfig = field(default_factory=ChannelConfig)
@@ -70,6 +75,10 @@ class Settings:
         return self.home / "chatops.db"
 
     @property
+    def data_folder(self) -> Path:
+        return self.data_dir or self.home / "data"
+
+    @property
     def github_web_url(self) -> str:
         """github.com for the public API; for GitHub Enterprise (https://host/api/v3), https://host."""
         parsed = urlparse(self.github_api_url)
@@ -83,7 +92,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in Slack, logs, the sandbox or a PR."""
         values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.openai_api_key,
-                  self.github_token, self.github_app_private_key)
+                  self.github_token, self.github_app_private_key, *self.data_passwords.values())
         return tuple(v for v in values if v and len(v) >= 8)
 
     def channel(self, channel_id: str, channel_name: str | None = None) -> ChannelConfig:
@@ -136,6 +145,11 @@ class Settings:
             sandbox_timeout=env.number("CHATOPS_SANDBOX_TIMEOUT", float, 120.0, minimum=1),
             sandbox_max_processes=env.number("CHATOPS_SANDBOX_MAX_PROCESSES", int, 256, minimum=8),
             sandbox_user=env.number("CHATOPS_SANDBOX_UID", int, 65534, minimum=1),
+            sql_timeout=env.number("CHATOPS_SQL_TIMEOUT", float, 10.0, minimum=0.1),
+            sql_max_rows=env.number("CHATOPS_SQL_MAX_ROWS", int, 1000, minimum=1),
+            data_dir=Path(env.text("CHATOPS_DATA_DIR")).expanduser() if env.text("CHATOPS_DATA_DIR") else None,
+            data_passwords={key: value for key, value in environ.items()
+                            if key.startswith(PASSWORD_PREFIX) and value},
         )
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with `xoxb-` (OAuth & Permissions page).")

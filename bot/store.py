@@ -197,6 +197,20 @@ class Store:
         return self.db.execute_returning_dicts(
             "SELECT name, url, branch FROM repo_links WHERE channel = ? ORDER BY added_at", [channel])
 
+    def link_data(self, channel: str, name: str, url: str, user: str) -> None:
+        self.db.execute(
+            "INSERT INTO data_links (channel, name, url, added_by, added_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, name) DO UPDATE SET url = excluded.url",
+            [channel, name, url, user, time.time()],
+        )
+
+    def unlink_data(self, channel: str, name: str) -> bool:
+        return self.db.execute("DELETE FROM data_links WHERE channel = ? AND name = ?", [channel, name]).rowcount > 0
+
+    def data_links(self, channel: str) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts(
+            "SELECT name, url FROM data_links WHERE channel = ? ORDER BY added_at", [channel])
+
     # --- proposed changes --------------------------------------------------------------------
 
     def save_proposal(self, proposal: Proposal) -> None:

@@ -1,0 +1,125 @@
+"""DuckDB: a `.duckdb` database file, or CSV / Parquet / JSON files (one view per file), read-only.
+
+DuckDB's docs say to treat its SQL like a shell, so every layer it offers is on, per query:
+- the database is opened `read_only=True`: a `.duckdb` file as is; linked data files through a small
+  catalog database of views (one per file) that the bot writes once and then opens read-only;
+- DuckDB's own parser must find exactly one statement;
+- `allowed_paths` lists exactly the linked files, then `enable_external_access=false` turns off every
+  other file, network and extension access (`read_csv('/etc/passwd')`, ATTACH, COPY TO, INSTALL), and
+  `lock_configuration=true` stops a query from turning it back on;
+- the statement is interrupted at its deadline from a timer thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bot.data.source import Column, DataSource, QueryLimits
+from bot.errors import SkillError
+
+FILE_READERS = {".csv": "read_csv", ".tsv": "read_csv", ".parquet": "read_parquet", ".json": "read_json",
+                ".jsonl": "read_json", ".ndjson": "read_json"}
+_MEMORY_LIMIT = "2GB"
+
+
+class DuckDBSource(DataSource):
+    engine = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, name: str, path: Path, limits: QueryLimits, *, cache_dir: Path | None = None) -> None:
+        super().__init__(name, str(path), limits)
+        self.path = path
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "chatops-duckdb-views"
+
+    def _files(self) -> dict[str, Path]:
+        """View name -> file, when the source is a data file or a directory of them."""
+        candidates = sorted(self.path.iterdir()) if self.path.is_dir() else [self.path]
+        files = {}
+        for file in candidates:
+            if file.suffix.lower() in FILE_READERS and file.is_file():
+                files[re.sub(r"\W", "_", file.name.split(".")[0]).lower() or "data"] = file.resolve()
+        return files
+
+    def _views_database(self, files: dict[str, Path]) -> Path:
+        """A database holding only views over `files`, written once per set of files, read-only after."""
+        key = hashlib.sha256("\0".join(f"{v}={f}" for v, f in sorted(files.items())).encode()).hexdigest()[:20]
+        target = self.cache_dir / f"{key}.duckdb"
+        if target.is_file():
+            return target
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        scratch = self.cache_dir / f"{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with duckdb.connect(str(scratch)) as conn:
+            for view, file in files.items():
+                reader = FILE_READERS[file.suffix.lower()]
+                conn.execute(f"CREATE VIEW {_quote(view)} AS SELECT * FROM {reader}({_literal(str(file))})")
+        os.replace(scratch, target)
+        return target
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if not self.path.exists():
+            raise self.unreachable(f"there is nothing at {self.path}")
+        try:
+            files = {} if self.path.is_file() and self.path.suffix.lower() not in FILE_READERS else self._files()
+            database = self._views_database(files) if files else self.path
+            conn = duckdb.connect(str(database), read_only=True, config={"memory_limit": _MEMORY_LIMIT})
+            if files:
+                conn.execute("SET allowed_paths = ?", [[str(f) for f in files.values()]])
+            conn.execute("SET enable_external_access = false")
+            conn.execute("SET autoinstall_known_extensions = false")
+            conn.execute("SET autoload_known_extensions = false")
+            conn.execute("SET lock_configuration = true")
+        except duckdb.Error as exc:
+            raise self.unreachable(_first_line(exc)) from None
+        return conn
+
+    def _run(self, sql: str, params: tuple[Any, ...], fetch: int, timeout: float) -> tuple[list[str], list[tuple]]:
+        conn = self._connect()
+        timer = threading.Timer(timeout, conn.interrupt)
+        timer.start()
+        try:
+            if len(conn.extract_statements(sql)) != 1:
+                raise SkillError("DuckDB runs one statement per query; remove the `;`-separated extras")
+            cursor = conn.execute(sql, list(params) if params else None)
+            rows = cursor.fetchmany(fetch)
+            return [d[0] for d in cursor.description or ()], rows
+        except duckdb.InterruptException:
+            raise self.timeout_error(timeout) from None
+        except duckdb.Error as exc:
+            if not timer.is_alive() and "interrupt" in str(exc).lower():
+                raise self.timeout_error(timeout) from None
+            raise SkillError(f"DuckDB refused the query: {_first_line(exc)}") from None
+        finally:
+            timer.cancel()
+            conn.close()
+
+    def tables(self) -> list[str]:
+        _, rows = self._run("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                            "ORDER BY table_name", (), 10_000, self.limits.timeout)
+        return [r[0] for r in rows]
+
+    def columns(self, table: str) -> list[Column]:
+        _, rows = self._run("SELECT column_name, data_type FROM information_schema.columns "
+                            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                            (self.need_table(table),), 10_000, self.limits.timeout)
+        return [Column(name, kind) for name, kind in rows]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
