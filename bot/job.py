@@ -4,15 +4,19 @@ the answer or the change preview, and exactly one outcome (bot/outcome.py)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 import weakref
 from dataclasses import dataclass
 
-from bot import copy_change, outcome, preview, prompt
+from bot import copy_change, data_run, outcome, preview, prompt
 from bot.agent import Agent, AgentHooks, AgentResult, ToolCallRecord
 from bot.answer import AnswerWriter
+from bot.attachment import Attachment
 from bot.copy_run import copy_change_run
+from bot.data.catalog import ChannelData
+from bot.data.question import MetricQuestion, parse_question
 from bot.errors import UserError
 from bot.outcome import Outcome
 from bot.progress import QUEUED, Progress
@@ -27,7 +31,7 @@ from bot.settings import Settings
 from bot.slack_io import SlackIO
 from bot.store import Run, Store, ThreadSession
 from bot.workspace import Workspaces
-from skills import REPO_SKILLS
+from skills import DATA_SKILLS, REPO_SKILLS
 from skills.base import RunContext
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ NO_MODEL = (
 )
 EMPTY_ANSWER = "The model returned an empty answer."
 REPO_SKILL_NAMES = frozenset(skill.name for skill in REPO_SKILLS)
+DATA_SKILL_NAMES = frozenset(skill.name for skill in DATA_SKILLS)
 AMENDABLE = ("previewed", "opened", "failed")
 
 
@@ -129,6 +134,10 @@ class RunJob:
         channel_name = await self.io.channel_name(run.channel) if run.channel[:1] in "CG" else None
         channel = self.settings.channel(run.channel, channel_name)
         links = linked_repos(self.settings, self.store, run.channel, channel_name)
+        data = ChannelData.for_channel(self.settings, self.store, run.channel, channel_name)
+        question = parse_question(run.text) if self.agent is None and data.metrics else None
+        if question is not None:
+            return await self._explain(run, session, question, data, links, progress)
         choice = choose_repo(run.text, links, thread=[m.get("text") or "" for m in earlier],
                              thread_repo=session.repo, picked=run.repo, picked_branch=run.branch)
         if choice.ambiguous:
@@ -143,8 +152,10 @@ class RunJob:
             raise UserError("Copy changes need a linked repo; link one with `/chatops link repo owner/name`.")
         content = await prompt.turn_message(request=choice.request, requester=run.user, thread=unseen,
                                             bot_user_id=self.identity.user_id, names=self.io.user_name)
-        skills = self.agent.skills if repos else [s for s in self.agent.skills if s.name not in REPO_SKILL_NAMES]
-        system = prompt.system_prompt(self.identity.name, skills, channel, repos=repo_note)
+        left_out = (set() if repos else REPO_SKILL_NAMES) | (set() if data else DATA_SKILL_NAMES)
+        skills = [s for s in self.agent.skills if s.name not in left_out]
+        system = prompt.system_prompt(self.identity.name, skills, channel, repos=repo_note,
+                                      data=prompt.data_section(data) if data else "")
         writer = AnswerWriter(self.io, run.channel, run.thread_ts, run.id,
                               stream=self.settings.slack_streaming and self.settings.model_stream != "off",
                               recipient_user=run.user, recipient_team=run.team or self.identity.team_id)
@@ -152,7 +163,7 @@ class RunJob:
                            on_tool_start=lambda name, args: progress.update(headline=f":mag: Running `{name}`…"),
                            on_tool_end=lambda record: self._tool_done(run, progress, record))
         ctx = RunContext(run_id=run.id, channel=run.channel, thread_ts=run.thread_ts, user=run.user, repos=repos,
-                         sandbox=self.sandbox, proposer=proposer)
+                         sandbox=self.sandbox, proposer=proposer, data=data)
         result = await self.agent.run(system, [*session.messages, {"role": "user", "content": content}], ctx, hooks,
                                       skills=skills)
         proposal = proposer.proposal if proposer else None
@@ -160,12 +171,38 @@ class RunJob:
             await self._post_preview(proposal, channel.policy)
         else:
             await self._deliver(writer, result, repos)
+            await self._attach(run, ctx)
         session.messages = result.messages
         session.context_ts = run.message_ts
         self.store.save_thread(session)
         self.store.update_run(run.id, steps=result.steps, tool_calls=result.tool_calls,
                               prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
         return Answered(result, proposal)
+
+    async def _explain(self, run: Run, session: ThreadSession, question: MetricQuestion, data: ChannelData,
+                       links, progress: Progress) -> Answered:
+        """A metric question with no model: the deterministic analysis, posted with its charts and SQL."""
+        repos = None
+        if links:  # candidate commits come from every linked repo's history
+            repos = self._open_repos[run.id] = RunRepos(self.workspaces, links, links[0], run.id)
+        await progress.update(headline=f":bar_chart: Explaining `{question.metric}`…")
+        explanation = await data_run.explain_question(question, data, repos, today=dt.datetime.now(dt.UTC).date())
+        writer = AnswerWriter(self.io, run.channel, run.thread_ts, run.id, stream=False)
+        text = await data_run.post_explanation(self.io, run.channel, run.thread_ts, explanation, writer.post)
+        session.messages = [*session.messages, {"role": "user", "content": run.text},
+                            {"role": "assistant", "content": text}]
+        session.context_ts = run.message_ts
+        self.store.save_thread(session)
+        return Answered(AgentResult(text=text, messages=session.messages))
+
+    async def _attach(self, run: Run, ctx: RunContext) -> None:
+        """Files skills made for the answer (charts, CSVs), and the SQL the run ran, as receipts."""
+        files = list(ctx.attachments)
+        if ctx.queries:
+            sql = "\n\n".join(f"-- on {source}\n{query};" for source, query in ctx.queries)
+            files.append(Attachment(f"queries-{run.id}.sql", sql + "\n", "The SQL behind this answer"))
+        if files:
+            await self.io.upload_files(run.channel, run.thread_ts, files)
 
     async def _open(self, run: Run, session: ThreadSession, choice: RepoChoice, links, policy, progress):
         """The run's repos (pinned; continuing the thread's proposal if there is one) and its proposer."""

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.channel_config import ChannelConfig
+from bot.data.catalog import ChannelData
 from bot.repos import RepoLink
 from bot.run_repos import Pinned
 from skills.base import Skill
@@ -49,8 +50,27 @@ def repos_section(links: list[RepoLink], pinned: Pinned, agents_md: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def data_section(data: ChannelData) -> str:
+    """The channel's data sources and metrics catalog, and how to answer questions about them."""
+    sources = ", ".join(f"`{link.name}`" for link in data.links)
+    lines = [f"Linked data sources (read-only SQL): {sources}."]
+    if data.metrics:
+        lines.append("Metrics in this channel's catalog:")
+        for metric in data.metrics:
+            synonyms = f" (also: {', '.join(metric.synonyms)})" if metric.synonyms else ""
+            about = f": {metric.description}" if metric.description else ""
+            lines.append(f"- `{metric.name}`{synonyms}{about} — {metric.describe()}, "
+                         f"dimensions {', '.join(metric.dimensions) or 'none'}")
+        lines.append("For \"why did <metric> move\" questions call explain_metric first, then summarise its numbers: "
+                     "the change, the onset, the top segments with their shares, and the candidate commits as "
+                     "candidates, never as proven causes. Its charts and SQL are attached to the thread for you.")
+    lines.append("For follow-ups (\"break it down by plan\", \"what about iOS?\") use run_sql on the metric's table "
+                 "and show the SQL you ran in a code block. Use describe_table to learn columns and values first.")
+    return "\n".join(lines) + "\n"
+
+
 def system_prompt(bot_name: str, skills: list[Skill], channel: ChannelConfig, *, today: dt.date | None = None,
-                  repos: str = "") -> str:
+                  repos: str = "", data: str = "") -> str:
     skill_note = (
         "- Tools available: " + ", ".join(s.name for s in skills) + ".\n" if skills
         else "- You have no tools in this channel yet: answer from the conversation, and say so when you "
@@ -60,7 +80,7 @@ def system_prompt(bot_name: str, skills: list[Skill], channel: ChannelConfig, *,
     if not repos:
         repos = "No repo is linked to this channel; someone can link one with `/chatops link repo owner/name`.\n"
     return SYSTEM_PROMPT.format(
-        name=bot_name, today=(today or dt.date.today()).isoformat(), skills=skill_note + repos,
+        name=bot_name, today=(today or dt.date.today()).isoformat(), skills=skill_note + repos + data,
         instructions=instructions,
     )
 

@@ -17,6 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.attachment import Attachment
 from bot.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,16 @@ class SlackIO:
             channel=channel, thread_ts=thread_ts, filename=filename, title=title,
             content=self.redactor.text(content) if isinstance(content, str) else content,
             initial_comment=self.redactor.text(comment) if comment else None,
+        )
+
+    async def upload_files(self, channel: str, thread_ts: str, files: list[Attachment], *,
+                           comment: str | None = None) -> None:
+        """Several files in one thread message (files_upload_v2), text files redacted."""
+        await self.client.files_upload_v2(
+            channel=channel, thread_ts=thread_ts,
+            initial_comment=self.redactor.text(comment) if comment else None,
+            file_uploads=[{"content": self.redactor.text(f.content) if isinstance(f.content, str) else f.content,
+                           "filename": f.filename, "title": f.title} for f in files],
         )
 
     async def user_name(self, user_id: str) -> str:

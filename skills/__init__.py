@@ -7,6 +7,7 @@ documented in docs/skills.md.
 
 from skills.base import RunContext, Skill
 from skills.command import run_command
+from skills.data import describe_table, explain_metric, list_tables, run_sql
 from skills.edit import edit_file, propose_change, write_file
 from skills.repo_files import list_files, read_file, search_code
 from skills.repo_history import git_blame, git_log, git_show
@@ -24,6 +25,13 @@ REPO_SKILLS: list[Skill] = [
     Skill.of(propose_change, mutates=True),
 ]
 
-SKILLS: list[Skill] = [*REPO_SKILLS]
+DATA_SKILLS: list[Skill] = [
+    Skill.of(list_tables),
+    Skill.of(describe_table),
+    Skill.of(run_sql),
+    Skill.of(explain_metric),
+]
 
-__all__ = ["REPO_SKILLS", "SKILLS", "RunContext", "Skill"]
+SKILLS: list[Skill] = [*REPO_SKILLS, *DATA_SKILLS]
+
+__all__ = ["DATA_SKILLS", "REPO_SKILLS", "SKILLS", "RunContext", "Skill"]

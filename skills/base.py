@@ -26,9 +26,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
+from bot.attachment import Attachment
 from bot.errors import SkillError
 
 if TYPE_CHECKING:
+    from bot.data.catalog import ChannelData
     from bot.proposals import Proposer
     from bot.run_repos import RunRepos
     from bot.sandbox import Sandbox
@@ -47,8 +49,16 @@ class RunContext:
     repos: RunRepos | None = None  # the linked repos, pinned and checked out on demand
     sandbox: Sandbox | None = None  # where commands run
     proposer: Proposer | None = None  # turns the run's edits into a reviewable change
-    services: dict[str, Any] = field(default_factory=dict)  # data sources (later)
+    data: ChannelData | None = None  # the channel's data sources and metrics catalog
+    attachments: list[Attachment] = field(default_factory=list)  # files to post in the thread with the answer
+    queries: list[tuple[str, str]] = field(default_factory=list)  # (source, SQL) of every query run, for receipts
     end_requested: bool = False  # a skill finished the request (propose_change): stop calling the model
+
+    def need_data(self) -> ChannelData:
+        if not self.data:
+            raise SkillError("no data source is linked to this channel; someone can link one with "
+                             "`/chatops link data <name> <url>`")
+        return self.data
 
     def need_repos(self) -> RunRepos:
         if self.repos is None:

@@ -69,7 +69,7 @@ def read_changes(repo: str, mirror: Path, sha: str, since: dt.datetime, until: d
 
 
 def rank(changes: list[Change], onset: dt.datetime, terms: dict[str, str], *, grace: dt.timedelta,
-         limit: int = MAX_CANDIDATES) -> list[Candidate]:
+         limit: int = MAX_CANDIDATES, anchor: str = "onset") -> list[Candidate]:
     """The `limit` best candidates from `changes` before `onset` (up to `grace` after it counts too).
 
     `terms` maps a lowercase word to why it matters ("metric", "table", "segment platform=android").
@@ -83,20 +83,20 @@ def rank(changes: list[Change], onset: dt.datetime, terms: dict[str, str], *, gr
         words = _words(change.subject) | {w for path in change.paths for w in _words(path)}
         matched = [(word, why) for word, why in terms.items() if _stem(word) in words]
         relevance = min(1.0, 0.5 * len(matched))
-        reasons = [_when(before)]
+        reasons = [_when(before, anchor)]
         reasons += [f"{'touches' if change.paths else 'mentions'} “{word}” ({why})" for word, why in matched[:3]]
         candidates.append(Candidate(change, round(closeness + relevance, 4), tuple(reasons)))
     candidates.sort(key=lambda c: (-c.score, abs((onset - c.change.when).total_seconds())))
     return candidates[:limit]
 
 
-def _when(days_before: float) -> str:
+def _when(days_before: float, anchor: str) -> str:
     hours = days_before * 24
     if abs(hours) < 1:
-        return "at the onset"
+        return f"at the {anchor}"
     if hours < 0:
-        return f"{-hours:.0f} h after the onset"
-    return f"{hours:.0f} h before the onset" if hours < 48 else f"{days_before:.0f} days before the onset"
+        return f"{-hours:.0f} h after the {anchor}"
+    return f"{hours:.0f} h before the {anchor}" if hours < 48 else f"{days_before:.0f} days before the {anchor}"
 
 
 def _words(text: str) -> set[str]:
