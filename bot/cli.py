@@ -67,6 +67,58 @@ def doctor() -> None:
     raise SystemExit(asyncio.run(Doctor(os.environ, click.echo).run()))
 
 
+@main.group(help="The metrics catalog (chatops.yml): list metrics, explain why one moved.")
+def metrics() -> None:
+    pass
+
+
+@metrics.command(name="list", help="List the metrics defined in chatops.yml.")
+@click.option("--channel", help="Only this channel's metrics (#name or id).")
+def metrics_list(channel: str | None) -> None:
+    from bot.data.terminal import list_metrics
+
+    click.echo(list_metrics(load_settings(for_slack=False), channel))
+
+
+@metrics.command(name="explain", help=(
+    "Explain why a metric moved: the change, its onset, the segments that drove it, candidate commits, "
+    "and the SQL. Name a catalog metric, or describe one with --source/--table/--value."))
+@click.argument("metric", required=False)
+@click.option("--channel", help="Use this channel's catalog, data sources and repos (#name or id).")
+@click.option("--source", help="A data source: a name from chatops.yml, a file, or a URL (sqlite:///, duckdb:///, "
+                               "postgresql://).")
+@click.option("--table", help="The table (or view) the metric is computed from.")
+@click.option("--value", help="An additive aggregate, e.g. 'count(*)' or 'sum(amount)'.")
+@click.option("--numerator", help="For a ratio metric: the numerator aggregate, e.g. 'sum(converted)'.")
+@click.option("--denominator", help="For a ratio metric: the denominator aggregate, e.g. 'count(*)'.")
+@click.option("--time", "time_column", help="The time column (ISO text, epoch seconds, date or timestamp).")
+@click.option("--dimension", "-d", "dimensions", multiple=True, help="A column to slice by (repeatable).")
+@click.option("--filter", "filters", multiple=True, help="A SQL condition every row must meet (repeatable).")
+@click.option("--grain", type=click.Choice(["hour", "day"]), help="Series grain (default: from the window length).")
+@click.option("--current", default="", help="The period to explain (default: the last 7 days), e.g. 'last week'.")
+@click.option("--baseline", default="", help="The period to compare with (default: the same length before).")
+@click.option("--baseline-where", help="Compare two slices instead of two windows: the baseline slice's SQL condition.")
+@click.option("--current-where", help="The current slice's SQL condition (with --baseline-where).")
+@click.option("--repo", "repos", multiple=True, help="A repo (path or URL) to search for candidate commits.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Treat this date as today.")
+@click.option("--timeout", type=float, help="Seconds per query (default: CHATOPS_SQL_TIMEOUT).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: top-line, onset, root causes, commits, SQL.")
+def metrics_explain(metric: str | None, time_column: str | None, as_of, **flags) -> None:
+    from bot.data.terminal import ExplainOptions, explain_command
+    from bot.errors import UserError
+
+    settings = load_settings(for_slack=False)
+    configure_logging(settings.replace(log_level="WARNING" if settings.log_level == "INFO" else settings.log_level))
+    options = ExplainOptions(metric=metric, time=time_column, today=as_of.date() if as_of else None,
+                             dimensions=tuple(flags.pop("dimensions")), filters=tuple(flags.pop("filters")),
+                             repos=tuple(r if "://" in r else os.path.abspath(r) for r in flags.pop("repos")), **flags)
+    try:
+        click.echo(asyncio.run(explain_command(settings, options)))
+    except UserError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(1) from None
+
+
 async def _serve(settings: Settings, host: str, port: int) -> None:
     app = build_app(settings)
     stop = asyncio.Event()

@@ -26,7 +26,9 @@ the exact lines I read. Add `repo=<name>` or `branch=<name>` to pick a linked re
 
 *Commands*
 • `/chatops link repo <owner/name | git URL> [branch]` — let this channel ask about a repo
-• `/chatops unlink repo <name>` · `/chatops links` — manage and list them
+• `/chatops link data <name> <url or file>` — a read-only data source (SQLite, DuckDB, CSV/Parquet, PostgreSQL)
+• `/chatops unlink repo|data <name>` · `/chatops links` — manage and list them
+• `/chatops metrics` — the metrics you can ask about: `@chatops why did signups drop last week?`
 • `/chatops status` — requests running in this channel
 • `/chatops help` — this message"""
 
@@ -43,12 +45,15 @@ async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond
             await ack(text=HELP)
         elif subcommand == "status":
             await ack(text=status_text(core.intake.running_in(channel)))
-        elif subcommand in ("links", "repos"):
+        elif subcommand in ("links", "repos", "data"):
             await ack(text=core.linker.describe(channel, command.get("channel_name")))
+        elif subcommand == "metrics":
+            await ack(text=core.linker.data.metrics(channel, command.get("channel_name")))
         elif subcommand == "unlink":
             await ack(response_type="in_channel", text=core.linker.unlink(channel, command.get("channel_name"), rest))
         elif subcommand == "link":
-            await ack(text=f"Checking that I can read `{rest.split()[1] if len(rest.split()) > 1 else rest}`…")
+            words = rest.split()
+            await ack(text=f"Checking that I can read `{words[-1] if len(words) > 1 else rest}`…")
             _spawn(_link(core, channel, command.get("channel_name"), rest, user, respond))
         else:
             await ack(text=f"I don't know `/chatops {subcommand}`.\n\n{HELP}")

@@ -123,7 +123,7 @@ def explain_window(source: DataSource, metric: Metric, comparison: Comparison, *
     if time.kind == "date":
         grain = "day"
     span = comparison.span
-    sql = msql.series_and_leaves_sql(metric, time, grain, span.start, span.end, source.dialect)
+    sql = msql.series_and_leaves_sql(metric, time, grain, span.start, span.end, source.dialect, MAX_GROUPS + 1)
     result = source.query(sql, max_rows=MAX_GROUPS, timeout=timeout)
     receipts.append(Receipt(f"{metric.name} per {grain} and segment, {span.start:%Y-%m-%d} to {span.end:%Y-%m-%d}",
                             result.sql, len(result.rows), result.ms))
@@ -167,7 +167,7 @@ def explain_window(source: DataSource, metric: Metric, comparison: Comparison, *
 def explain_slices(source: DataSource, metric: Metric, baseline_where: str, current_where: str, *,
                    timeout: float | None = None) -> Explanation:
     """Compare two arbitrary slices of the same table (no time needed)."""
-    sql = msql.slices_sql(metric, baseline_where, current_where, source.dialect)
+    sql = msql.slices_sql(metric, baseline_where, current_where, source.dialect, MAX_GROUPS + 1)
     result = source.query(sql, max_rows=MAX_GROUPS, timeout=timeout)
     if result.truncated:
         raise UserError(f"more than {MAX_GROUPS:,} segments; drop a high-cardinality dimension.", kind="data")

@@ -126,7 +126,7 @@ def _parse_text_time(text: str) -> dt.datetime | None:
 
 
 def series_and_leaves_sql(metric: Metric, time: TimeColumn, grain: str, start: dt.datetime, end: dt.datetime,
-                          dialect: str) -> str:
+                          dialect: str, limit: int) -> str:
     """Per (bucket, dimensions): numerator, denominator, rows, latest time; over [start, end)."""
     numerator, denominator = metric.aggregates
     dims = [quote(d, dialect) for d in metric.dimensions]
@@ -138,10 +138,10 @@ def series_and_leaves_sql(metric: Metric, time: TimeColumn, grain: str, start: d
               "COUNT(*) AS n", f"MAX({column}) AS latest"]
     group = ", ".join(str(i) for i in range(1, len(dims) + 2))
     return (f"SELECT {', '.join(select)} FROM {table_sql(metric.table, dialect)} "
-            f"WHERE {' AND '.join(conditions)} GROUP BY {group}")
+            f"WHERE {' AND '.join(conditions)} GROUP BY {group} LIMIT {limit}")
 
 
-def slices_sql(metric: Metric, baseline_where: str, current_where: str, dialect: str) -> str:
+def slices_sql(metric: Metric, baseline_where: str, current_where: str, dialect: str, limit: int) -> str:
     """Per dimensions: numerator and denominator in the baseline slice and in the current slice."""
     numerator, denominator = metric.aggregates
     dims = [quote(d, dialect) for d in metric.dimensions]
@@ -153,7 +153,7 @@ def slices_sql(metric: Metric, baseline_where: str, current_where: str, dialect:
     conditions = [*where_sql(metric), f"(({baseline_where}) OR ({current_where}))"]
     group = f" GROUP BY {', '.join(str(i) for i in range(1, len(dims) + 1))}" if dims else ""
     return (f"SELECT {', '.join([*dims, *columns])} FROM {table_sql(metric.table, dialect)} "
-            f"WHERE {' AND '.join(conditions)}{group}")
+            f"WHERE {' AND '.join(conditions)}{group} LIMIT {limit}")
 
 
 def _filtered(aggregate: str, where: str, dialect: str) -> str:

@@ -39,7 +39,7 @@ def headline(e: Explanation) -> str:
     ratio = e.metric.is_ratio
     verb = "rose" if e.change > 0 else "fell" if e.change < 0 else "held steady"
     unit = " a day" if e.per_day else ""
-    moved = f"*{e.metric.name}* {verb} {percent(e.relative)}" if e.change else f"*{e.metric.name}* held steady"
+    moved = f"**{e.metric.name}** {verb} {percent(e.relative)}" if e.change else f"**{e.metric.name}** held steady"
     return (f"{moved}: {number(e.baseline, ratio)}{unit} → {number(e.current, ratio)}{unit} "
             f"({delta(e.change, ratio)}), {e.description}.")
 
@@ -51,10 +51,10 @@ def to_markdown(e: Explanation) -> str:
         lines.append("That is within the series' ordinary ups and downs and no onset stands out, so treat what "
                      "follows as weak evidence.")
     if e.onset is not None:
-        lines.append(f"*When:* it started around *{_moment(e.onset, e.grain)}* (change point in the "
+        lines.append(f"**When:** it started around **{_moment(e.onset, e.grain)}** (change point in the "
                      f"{'hourly' if e.grain == 'hour' else 'daily'} series: {number(e.level_before, ratio)} before, {number(e.level_after, ratio)} after).")
     elif e.comparison is not None:
-        lines.append("*When:* no single onset stands out in the series; the change looks gradual or spread out.")
+        lines.append("**When:** no single onset stands out in the series; the change looks gradual or spread out.")
     lines += _where(e)
     lines += _why(e)
     lines.append(_receipts_line(e))
@@ -67,12 +67,12 @@ def _where(e: Explanation) -> list[str]:
     if not e.metric.dimensions:
         return []
     if not causes:
-        return ["*Where:* no segment stands out; the change is spread across "
+        return ["**Where:** no segment stands out; the change is spread across "
                 f"{', '.join(e.metric.dimensions)}."]
     if e.broad:
-        return [f"*Where:* everywhere: the largest segments ({', '.join(str(c.segment) for c in causes[:3])}) "
+        return [f"**Where:** everywhere: the largest segments ({', '.join(str(c.segment) for c in causes[:3])}) "
                 f"each moved by about the same {percent(e.relative)}, so no segment stands out."]
-    lines = ["*Where:* the segments that explain it, by their share of the change:"]
+    lines = ["**Where:** the segments that explain it, by their share of the change:"]
     for rank, cause in enumerate(causes[:SHOWN_CAUSES], start=1):
         lines.append(f"{rank}. {_cause(cause, e)}")
     if len(causes) > SHOWN_CAUSES:
@@ -82,11 +82,11 @@ def _where(e: Explanation) -> list[str]:
 
 def _cause(cause: Cause, e: Explanation) -> str:
     ratio = e.metric.is_ratio
-    share = f"*{cause.share * 100:.0f}%* of the change".replace("-", "−") if e.significant \
+    share = f"**{cause.share * 100:.0f}%** of the change".replace("-", "−") if e.significant \
         else delta(cause.change, ratio)
     segment = f"`{cause.segment}`"
     if cause.kind == "mix":
-        return (f"{segment}: {share}, a *mix* effect: its share of {e.metric.denominator} went "
+        return (f"{segment}: {share}, a **mix** effect: its share of {e.metric.denominator} went "
                 f"{cause.expected * 100:.1f}% → {cause.actual * 100:.1f}% (its own rate differs from the average)")
     if cause.kind == "rate":
         return f"{segment}: {share}; its rate went {number(cause.expected, True)} → {number(cause.actual, True)}"
@@ -99,10 +99,10 @@ def _cause(cause: Cause, e: Explanation) -> str:
 def _why(e: Explanation) -> list[str]:
     if not e.candidates:
         return []
-    lines = ["*Possibly related changes* (candidates by timing and relevance, not proven causes):"]
+    lines = ["**Possibly related changes** (candidates by timing and relevance, not proven causes):"]
     for candidate in e.candidates[:SHOWN_COMMITS]:
         change = candidate.change
-        sha = f"<{change.url}|`{change.sha[:7]}`>" if change.url else f"`{change.sha[:7]}`"
+        sha = f"[`{change.sha[:7]}`]({change.url})" if change.url else f"`{change.sha[:7]}`"
         lines.append(f"• {change.repo} {sha} {change.kind if change.kind != 'commit' else ''} "
                      f"“{change.subject[:90]}” — {'; '.join(candidate.reasons)}".replace("  ", " "))
     return lines
