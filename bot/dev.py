@@ -9,14 +9,18 @@ finish before the next, so a piped script gives a stable transcript.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import json
 import shutil
 import sys
 from typing import Any, TextIO
 
 from bot.app import build_app
+from bot.data.config import parse_data, parse_metrics
 from bot.settings import Settings
 from bot.store import ACTIVE
+from sim.data import SAMPLE_METRICS, plant_release, seed_signups
 from sim.github import GitHubEmulator
 from sim.github.sample import create_sample_repo
 from sim.slack import SlackEmulator
@@ -29,6 +33,7 @@ You are @{user} in #general, which is linked to the sample repo {repo}. Model: {
   :quit                 leave (Ctrl-D works too)
 Try: @chatops where is the pricing page's call to action?
  or: @chatops change "Start your free trial" to "Try it free for 14 days"   (then :open)
+ or: @chatops why did signups drop?   ({data})
 """
 BUTTONS = {":retry": "retry_run", ":cancel": "cancel_run", ":open": "open_pr", ":discard": "discard_change",
            ":text": "copy_choice_text", ":all": "copy_choice_all", ":neither": "copy_choice_none"}
@@ -112,6 +117,7 @@ async def run_dev(settings: Settings, *, user: str = "you", stdin: TextIO | None
     dev_settings = settings.replace(home=home, slack_bot_token=slack.identity.bot_token,
                                     slack_app_token=slack.identity.app_token, slack_api_url=slack.api_url,
                                     github_api_url=github.api_url, github_token=DEV_GITHUB_TOKEN)
+    dev_settings, data_note = _sample_data(dev_settings, github, sample.full_name)
     app = build_app(dev_settings)
     app.core.store.link_repo("C0GENERAL", sample.full_name, sample.clone_url, None, "dev")
     try:
@@ -122,7 +128,7 @@ async def run_dev(settings: Settings, *, user: str = "you", stdin: TextIO | None
             slack.add_user(user)
         model = f"`{settings.model}` at {settings.openai_base_url or 'api.openai.com'}" if settings.model_configured \
             else "none configured (the bot will say what to set)"
-        out.write(BANNER.format(user=user, model=model, repo=sample.full_name))
+        out.write(BANNER.format(user=user, model=model, repo=sample.full_name, data=data_note))
         out.flush()
         slack.listeners.append(Transcript(out).on_change)
         await _chat(slack, app, user, stdin, out, interactive=stdin.isatty())
@@ -130,6 +136,23 @@ async def run_dev(settings: Settings, *, user: str = "you", stdin: TextIO | None
         await app.stop()
         await slack.stop()
         await github.stop()
+
+
+def _sample_data(settings: Settings, github: GitHubEmulator, repo: str) -> tuple[Settings, str]:
+    """Unless chatops.yml links data, #general gets a seeded SQLite dataset, its metrics, and a release
+    in the sample repo around the (planted) drop, so `why did signups drop?` has something to find."""
+    if settings.default_channel.data or any(c.data for c in settings.channels.values()):
+        return settings, "data sources from your chatops.yml"
+    path = settings.home / "data" / "app.db"
+    planted = seed_signups(path, today=dt.datetime.now(dt.UTC).date())
+    owner, name = repo.split("/")
+    plant_release(github, owner, name, planted)
+    problems: list[str] = []
+    links = parse_data({"app": str(path)}, path.parent, "dev data", problems)
+    metrics = parse_metrics(SAMPLE_METRICS, links, "dev metrics", problems)
+    assert not problems, problems
+    defaults = dataclasses.replace(settings.default_channel, data=links, metrics=metrics)
+    return settings.replace(default_channel=defaults), "sample data: signups, conversion"
 
 
 async def _chat(slack: SlackEmulator, app, user: str, stdin: TextIO, out: TextIO, *, interactive: bool) -> None:

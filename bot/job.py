@@ -280,7 +280,7 @@ class RunJob:
             log.error("run %s: could not post its outcome (%s)", run.id, type(exc).__name__)
 
     async def _show(self, run: Run, progress: Progress, result: Outcome) -> None:
-        if result.status == "done" and progress.status_line:
+        if result.status == "done" and not result.error_kind and progress.status_line:
             await self.io.set_status(run.channel, run.thread_ts, "")
         else:
             await progress.finish(result.text, result.blocks)

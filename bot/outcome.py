@@ -47,7 +47,14 @@ def answered(run_id: str, seconds: float, steps: int, tokens: int, proposal: Pro
     return Outcome("done", text, blocks.summary(text), "x" if refused else "white_check_mark")
 
 
+QUESTION_KINDS = ("ambiguous", "unknown_metric", "period")  # the user can answer by asking again
+
+
 def user_error(run_id: str, exc: UserError) -> Outcome:
+    if exc.kind in QUESTION_KINDS:
+        text = f":grey_question: {exc.message}"
+        return Outcome("done", text, blocks.outcome(text, run_id=run_id, retry=False, note=f"run `{run_id}`"),
+                       "grey_question", exc.kind, exc.message)
     text = f":x: {exc.message}"
     return Outcome("failed", text, blocks.outcome(text, run_id=run_id, retry=exc.retryable, note=f"run `{run_id}`"),
                    "x", exc.kind, exc.message)

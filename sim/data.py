@@ -11,8 +11,12 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.github.emulator import GitHubEmulator
 
 PLATFORMS = {"web": 0.4, "ios": 0.2, "android": 0.4}
 COUNTRIES = {"US": 0.3, "BR": 0.3, "DE": 0.12, "IN": 0.13, "GB": 0.1, "FR": 0.05}
@@ -95,3 +99,34 @@ SAMPLE_METRICS = {
         "dimensions": ["platform", "country", "channel"],
     },
 }
+
+
+SIGNUP_PAGE = """\
+<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Sign up · Acme</title></head>
+<body>
+  <form action="/api/signup" method="post">
+    <label>Email <input name="email" type="email" required></label>
+    <!-- consent screen first on Android, then the form -->
+    <button type="submit">Create account</button>
+  </form>
+</body>
+</html>
+"""
+
+
+def plant_release(gh: GitHubEmulator, owner: str, name: str, planted: Planted) -> str:
+    """Commits around the planted onset in a linked repo: the culprit 3 h before it, and two distractors.
+    Returns the culprit's sha."""
+    utc = dt.UTC
+    onset = planted.onset.replace(tzinfo=utc)
+    gh.commit(owner, name, {"site/styles.css": "body { font-family: system-ui; margin: 2rem auto; }\n"},
+              "Tighten page margins", author=("Sam Okafor", "sam@acme.example"), when=onset - dt.timedelta(days=2))
+    culprit = gh.commit(owner, name, {"site/android/signup.html": SIGNUP_PAGE},
+                        "Show the consent screen before the Android signup form",
+                        author=("Lee Park", "lee@acme.example"), when=onset - dt.timedelta(hours=3))
+    gh.commit(owner, name, {"README.md": "# acme website\n\nThe marketing site for Acme.\n"},
+              "Shorten the README", author=("Dana Whitfield", "dana@acme.example"),
+              when=onset + dt.timedelta(days=2))
+    return culprit
