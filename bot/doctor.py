@@ -13,7 +13,9 @@ from pathlib import Path
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import ModelError, SettingsError
+from bot.data.catalog import ChannelData
+from bot.data.source import QueryLimits
+from bot.errors import ModelError, SettingsError, SkillError, UserError
 from bot.github_auth import GitHubAuth
 from bot.llm import ChatModel
 from bot.settings import Settings
@@ -46,6 +48,7 @@ class Doctor:
             await self._slack(settings)
             await self._github(settings)
             await self._model(settings)
+            await self._data(settings)
         await self._tools()
         problems = sum(not c.ok for c in self.checks)
         self.echo("All good." if not problems else f"{problems} problem{'s' if problems != 1 else ''} found.")
@@ -66,6 +69,32 @@ class Doctor:
         mode = "Socket Mode" if settings.socket_mode else "HTTP Events API"
         self.report(True, "settings", f"complete; {mode}; {source}")
         return settings
+
+    async def _data(self, settings: Settings) -> None:
+        """Every data source in chatops.yml opens read-only and lists its tables; each metric's table exists."""
+        configs = [settings.default_channel, *settings.channels.values()]
+        seen: set[tuple[str, str]] = set()
+        for config in configs:
+            data = ChannelData(config.data, config.metrics, QueryLimits(settings.sql_timeout, settings.sql_max_rows),
+                               dict(settings.data_passwords), settings.home / "cache" / "duckdb")
+            for link in config.data:
+                if (link.name, link.url) in seen:
+                    continue
+                seen.add((link.name, link.url))
+                try:
+                    source = data.source(link.name)
+                    tables = await asyncio.to_thread(source.tables)
+                except (UserError, SkillError) as exc:
+                    self.report(False, f"data `{link.name}`", str(exc))
+                    continue
+                wanted = {m.table for m in config.metrics if m.source == link.name}
+                missing = sorted(t for t in wanted if t not in tables)
+                detail = f"{source.engine}, read-only, {len(tables)} table(s)"
+                if missing:
+                    self.report(False, f"data `{link.name}`", f"{detail}; metrics use missing table(s) "
+                                                              f"{', '.join(missing)}")
+                else:
+                    self.report(True, f"data `{link.name}`", detail)
 
     def _home(self, settings: Settings) -> None:
         try:

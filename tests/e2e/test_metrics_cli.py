@@ -76,3 +76,18 @@ def test_a_typo_is_a_one_line_error(project):
     result = chatops(project, "explain", "signupz")
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().startswith("I don't know a metric called “signupz”. Did you mean `signups`")
+
+
+async def test_doctor_opens_every_data_source_and_checks_the_metrics_tables(project, tmp_path):
+    from bot.doctor import Doctor
+
+    config = tmp_path / "chatops.yml"
+    config.write_text(yaml.safe_dump({"defaults": {"data": {"app": str(project / "data" / "app.db"),
+                                                            "gone": str(tmp_path / "gone.db")},
+                                                   "metrics": {"orders": {"source": "app", "table": "orders",
+                                                                          "value": "count(*)"}}}}))
+    lines: list[str] = []
+    env = {"CHATOPS_HOME": str(tmp_path / "home"), "CHATOPS_CONFIG": str(config)}
+    await Doctor(env, lines.append).run()
+    assert "  ✗ data `app`: sqlite, read-only, 2 table(s); metrics use missing table(s) orders" in lines
+    assert any(line.startswith("  ✗ data `gone`: The data source `gone` (sqlite) could not be reached") for line in lines)
