@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.cli import main
+from skills import SKILLS
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -67,9 +68,21 @@ def test_every_cli_command_has_help_text():
     runner = CliRunner()
     overview = runner.invoke(main, ["--help"])
     assert overview.exit_code == 0
-    for name, command in main.commands.items():
-        assert command.help, name
-        result = runner.invoke(main, [name, "--help"])
+    commands = [([name], command) for name, command in main.commands.items()]
+    while commands:
+        path, command = commands.pop()
+        assert command.help, path
+        result = runner.invoke(main, [*path, "--help"])
         assert result.exit_code == 0 and command.help.split(".")[0][:30] in result.output
         for param in command.params:
-            assert getattr(param, "help", None), f"{name} {param.name}"
+            assert getattr(param, "help", None) or param.param_type_name == "argument", f"{path} {param.name}"
+        commands += [([*path, name], sub) for name, sub in getattr(command, "commands", {}).items()]
+
+
+def test_every_skill_is_documented_in_the_contract():
+    contract = (ROOT / "docs" / "skills.md").read_text()
+    for skill in SKILLS:
+        params = list(skill.parameters["properties"])
+        assert f"### `{skill.name}(" in contract, skill.name
+        heading = contract.split(f"### `{skill.name}(")[1].split(")")[0]
+        assert [p.split("=")[0].strip() for p in heading.split(",") if p.strip()] == params, skill.name
