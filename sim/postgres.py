@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,10 +32,13 @@ def find_postgres_bin() -> Path | None:
 
 
 class LocalPostgres:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
-        self.sockets = root / "sockets"
+    """`LocalPostgres().start()`; `.stop()` removes everything. Its directory is its own (under the system
+    temp dir, not a test's private one) so an unprivileged server user can reach it."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="chatops-pg-"))
+        self.data = self.root / "data"
+        self.sockets = self.root / "sockets"
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
         self.bin = find_postgres_bin()
@@ -89,6 +93,7 @@ class LocalPostgres:
                 self.process.wait()
         if self.process and self.process.stderr:
             self.process.stderr.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _free_port() -> int:

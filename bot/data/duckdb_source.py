@@ -13,6 +13,7 @@ DuckDB's docs say to treat its SQL like a shell, so every layer it offers is on,
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -28,6 +29,7 @@ from bot.errors import SkillError
 FILE_READERS = {".csv": "read_csv", ".tsv": "read_csv", ".parquet": "read_parquet", ".json": "read_json",
                 ".jsonl": "read_json", ".ndjson": "read_json"}
 _MEMORY_LIMIT = "2GB"
+log = logging.getLogger(__name__)
 
 
 class DuckDBSource(DataSource):
@@ -77,7 +79,9 @@ class DuckDBSource(DataSource):
             conn.execute("SET autoload_known_extensions = false")
             conn.execute("SET lock_configuration = true")
         except duckdb.Error as exc:
-            raise self.unreachable(_first_line(exc)) from None
+            log.warning("data source %s: cannot open: %s", self.name, _first_line(exc))
+            reason, retryable = _open_failure(exc)
+            raise self.unreachable(reason, retryable=retryable) from None
         return conn
 
     def _run(self, sql: str, params: tuple[Any, ...], fetch: int, timeout: float) -> tuple[list[str], list[tuple]]:
@@ -110,6 +114,18 @@ class DuckDBSource(DataSource):
                             "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
                             (self.need_table(table),), 10_000, self.limits.timeout)
         return [Column(name, kind) for name, kind in rows]
+
+
+def _open_failure(exc: Exception) -> tuple[str, bool]:
+    """A plain reason (and whether a retry may help); DuckDB's own text stays in the log."""
+    text = str(exc).lower()
+    if "lock" in text:
+        return "another process has the database open for writing", True
+    if "not a valid duckdb database" in text or "database file" in text:
+        return "the file is not a DuckDB database", False
+    if "csv" in text or "parquet" in text or "json" in text:
+        return "a linked file could not be read as CSV, Parquet or JSON", False
+    return "it could not be opened", True
 
 
 def _quote(identifier: str) -> str:

@@ -107,8 +107,11 @@ class _Groups:
         row[offset + 1] += den
         row[offset + 2] += rows
 
-    def arrays(self) -> np.ndarray:
-        return np.array(self.values, dtype=float).reshape(len(self.values), 6)
+    def sorted(self) -> tuple[list[tuple], np.ndarray]:
+        """Leaf keys in a fixed order (the engine's GROUP BY order is not), and their values."""
+        keys = sorted(self.index, key=lambda key: tuple(map(str, key)))
+        values = np.array(self.values, dtype=float).reshape(len(self.values), 6)
+        return keys, values[[self.index[key] for key in keys]] if keys else values
 
 
 def explain_window(source: DataSource, metric: Metric, comparison: Comparison, *,
@@ -189,9 +192,9 @@ def explain_slices(source: DataSource, metric: Metric, baseline_where: str, curr
 
 def _compare(source: DataSource, metric: Metric, groups: _Groups, description: str, current_label: str,
              baseline_label: str, *, scale: float, per_day: bool, days: tuple[float, float]) -> Explanation:
-    values = groups.arrays()
+    keys, values = groups.sorted()
     num_b, den_b, n_b, num_c, den_c, n_c = (values[:, i] for i in range(6))
-    leaves = Leaves.from_rows(metric.dimensions, list(groups.index)) if metric.dimensions else None
+    leaves = Leaves.from_rows(metric.dimensions, keys) if metric.dimensions else None
     if metric.is_ratio:
         current = _safe_ratio(num_c.sum(), den_c.sum())
         baseline = _safe_ratio(num_b.sum(), den_b.sum())

@@ -43,6 +43,8 @@ def guard_select(sql: str, dialect: str, max_rows: int) -> str:
         statements = [s for s in sqlglot.parse(text, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
     except (ParseError, TokenError) as exc:
         raise SkillError(f"the SQL does not parse as {dialect}: {_first_line(exc)}") from None
+    except Exception:  # sqlglot itself crashes on some junk (AttributeError, IndexError, RecursionError)
+        raise SkillError(f"the SQL does not parse as {dialect}; send one SELECT statement") from None
     if len(statements) != 1:
         raise SkillError(f"send exactly one statement (got {len(statements)}); no `;`-separated batches")
     tree = statements[0]
@@ -57,7 +59,18 @@ def guard_select(sql: str, dialect: str, max_rows: int) -> str:
             raise SkillError(f"`{node.name}` looks like a file path; query the source's tables instead")
     if _limit_within(tree, max_rows + 1):
         return text  # unchanged: the engine runs exactly what was written
-    return tree.limit(max_rows + 1, copy=True).sql(dialect=dialect)
+    limited = tree.limit(max_rows + 1, copy=True).sql(dialect=dialect)
+    if not _is_one_query(limited, dialect):  # e.g. `select` with no columns becomes `SELECT LIMIT 101`
+        raise SkillError("the SQL could not be given a LIMIT; name the columns to select and send one SELECT")
+    return limited
+
+
+def _is_one_query(sql: str, dialect: str) -> bool:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
+    except Exception:
+        return False
+    return len(statements) == 1 and isinstance(statements[0], exp.Select | exp.SetOperation)
 
 
 def _limit_within(tree: exp.Expression, cap: int) -> bool:

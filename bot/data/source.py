@@ -94,7 +94,8 @@ class DataSource(ABC):
         return QueryTimeoutError(f"the query ran past the {timeout:g} s limit on `{self.name}` and was stopped; "
                                  "filter to fewer rows, aggregate, or drop the recursion")
 
-    def unreachable(self, reason: str) -> UserError:
-        return UserError(f"The data source `{self.name}` ({self.engine}) could not be reached: {reason}. "
-                         "Check that it is running and that the bot can log in, then retry.",
-                         retryable=True, kind="data")
+    def unreachable(self, reason: str, *, retryable: bool = True) -> UserError:
+        advice = "Check that it is running and that the bot can log in, then retry." if retryable \
+            else "Fix the source (or its link) and ask again."
+        return UserError(f"The data source `{self.name}` ({self.engine}) could not be reached: {reason}. {advice}",
+                         retryable=retryable, kind="data")
