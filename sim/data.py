@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sim.github.emulator import GitHubEmulator
 
 PLATFORMS = {"web": 0.4, "ios": 0.2, "android": 0.4}
-COUNTRIES = {"US": 0.3, "BR": 0.3, "DE": 0.12, "IN": 0.13, "GB": 0.1, "FR": 0.05}
+COUNTRIES = {"US": 0.3, "BR": 0.35, "DE": 0.1, "IN": 0.1, "GB": 0.1, "FR": 0.05}
 PLANS = {"free": 0.7, "pro": 0.25, "team": 0.05}
 CHANNELS = {"organic": 0.5, "ads": 0.3, "referral": 0.2}
 WEEKDAY_FACTOR = (1.05, 1.1, 1.1, 1.05, 1.0, 0.8, 0.75)
@@ -37,8 +37,8 @@ def _pick(rng: np.random.Generator, options: dict[str, float], size: int) -> np.
     return rng.choice(list(options), size=size, p=list(options.values()))
 
 
-def seed_signups(path: Path, *, today: dt.date, days: int = 28, per_day: int = 600, onset_days_ago: int = 5,
-                 drop: float = 0.9, seed: int = 7) -> Planted:
+def seed_signups(path: Path, *, today: dt.date, days: int = 28, per_day: int = 1000, onset_days_ago: int = 5,
+                 drop: float = 0.95, seed: int = 7) -> Planted:
     """Write the dataset to the SQLite file at `path` (replacing it); return what was planted."""
     rng = np.random.default_rng(seed)
     onset = dt.datetime(today.year, today.month, today.day) - dt.timedelta(days=onset_days_ago) \
@@ -47,7 +47,7 @@ def seed_signups(path: Path, *, today: dt.date, days: int = 28, per_day: int = 6
     signups, visits = [], []
     for day in range(days):
         midnight = start + dt.timedelta(days=day)
-        count = rng.poisson(per_day * WEEKDAY_FACTOR[midnight.weekday()])
+        count = rng.poisson(per_day * WEEKDAY_FACTOR[(day - days) % 7])  # by position, so any `today` gives the same data
         seconds = np.sort(rng.integers(0, 86400, count))
         platform, country = _pick(rng, PLATFORMS, count), _pick(rng, COUNTRIES, count)
         plan, channel = _pick(rng, PLANS, count), _pick(rng, CHANNELS, count)
@@ -57,7 +57,7 @@ def seed_signups(path: Path, *, today: dt.date, days: int = 28, per_day: int = 6
             if hit and rng.random() < drop:
                 continue
             signups.append((moment.strftime("%Y-%m-%d %H:%M:%S"), platform[i], country[i], plan[i], channel[i], 0))
-        visit_count = count * 4
+        visit_count = count * 2
         v_seconds = np.sort(rng.integers(0, 86400, visit_count))
         v_platform, v_country = _pick(rng, PLATFORMS, visit_count), _pick(rng, COUNTRIES, visit_count)
         v_channel = _pick(rng, CHANNELS, visit_count)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.data import metric_sql as msql
-from bot.data.changepoint import ChangePoint, find_change, seasonal_adjust
+from bot.data.changepoint import ChangePoint
 from bot.data.commits import Candidate
 from bot.data.metrics import Metric
+from bot.data.onset import Cells, best_onset
 from bot.data.rca import Leaves, Localization, localize_additive, localize_ratio
 from bot.data.source import DataSource
 from bot.data.windows import Comparison
@@ -54,6 +55,7 @@ class Explanation:
     comparison: Comparison | None = None
     change_point: ChangePoint | None = None
     onset: dt.datetime | None = None
+    onset_segment: str | None = None  # the segment whose own series located the onset (None: the total's)
     level_before: float | None = None  # series mean before / after the onset, in the metric's units
     level_after: float | None = None
     freshness: dt.datetime | None = None
@@ -138,7 +140,7 @@ def explain_window(source: DataSource, metric: Metric, comparison: Comparison, *
     buckets = [span.start + i * step for i in range(int((span.end - span.start) / step))]
     position = {b: i for i, b in enumerate(buckets)}
     series_num, series_den = np.zeros(len(buckets)), np.zeros(len(buckets))
-    groups, latest = _Groups(), None
+    groups, cells, latest = _Groups(), Cells(), None
     for row in result.rows:
         start = msql.bucket_start(row[0], time, grain)
         if start is None or start not in position:
@@ -149,6 +151,7 @@ def explain_window(source: DataSource, metric: Metric, comparison: Comparison, *
         moment = msql.moment_of(newest, time)
         latest = moment if latest is None or (moment and moment > latest) else latest
         key = tuple(msql.label(v) for v in row[1:dims + 1])
+        cells.add(position[start], key, num, den)
         if comparison.current.start <= start < comparison.current.end:
             groups.add(key, 3, num, den, count)
         elif comparison.baseline.start <= start < comparison.baseline.end:
@@ -161,8 +164,14 @@ def explain_window(source: DataSource, metric: Metric, comparison: Comparison, *
     explanation.freshness = latest
     values = series_num / np.where(series_den == 0, np.nan, series_den) if metric.is_ratio else series_num
     explanation.series = [(b, None if np.isnan(v) else float(v)) for b, v in zip(buckets, values, strict=True)]
-    _find_onset(explanation, buckets, values, comparison, grain)
     explanation.noise = _noise(buckets, values, comparison)
+    explanation.change_point, onset = best_onset(buckets, values, cells, metric.dimensions,
+                                                 explanation.localization.causes, comparison, grain,
+                                                 explanation.change, metric.is_ratio,
+                                                 material=explanation.significant)
+    if onset is not None:
+        explanation.onset, explanation.onset_segment = onset.at, onset.segment
+        explanation.level_before, explanation.level_after = onset.before, onset.after
     _caveats(explanation, comparison, step)
     return explanation
 
@@ -211,27 +220,6 @@ def _compare(source: DataSource, metric: Metric, groups: _Groups, description: s
                        current_label=current_label, baseline_label=baseline_label, current=current,
                        baseline=baseline, per_day=per_day, rows_current=int(n_c.sum()),
                        rows_baseline=int(n_b.sum()), localization=localization)
-
-
-def _find_onset(explanation: Explanation, buckets: list[dt.datetime], values: np.ndarray,
-                comparison: Comparison, grain: str) -> None:
-    filled = np.where(np.isnan(values), np.nanmean(values) if np.isfinite(values).any() else 0.0, values)
-    baseline_mask = np.array([comparison.baseline.start <= b < comparison.baseline.end for b in buckets])
-    if grain == "hour" and baseline_mask.sum() >= 24:
-        season = np.array([b.hour for b in buckets])
-    elif grain == "day" and baseline_mask.sum() >= 7:
-        season = np.array([b.weekday() for b in buckets])
-    else:
-        season = np.zeros(len(buckets), dtype=int)
-    point = find_change(seasonal_adjust(filled, season, baseline_mask))
-    explanation.change_point = point
-    if point is None or not point.significant:
-        return
-    if explanation.change and np.sign(point.after - point.before) != np.sign(explanation.change):
-        return  # the biggest shift goes the other way: not the onset of this change
-    explanation.onset = buckets[point.index]
-    explanation.level_before = float(np.mean(filled[:point.index]))
-    explanation.level_after = float(np.mean(filled[point.index:]))
 
 
 def _noise(buckets: list[dt.datetime], values: np.ndarray, comparison: Comparison) -> float | None:

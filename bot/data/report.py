@@ -51,8 +51,10 @@ def to_markdown(e: Explanation) -> str:
         lines.append("That is within the series' ordinary ups and downs and no onset stands out, so treat what "
                      "follows as weak evidence.")
     if e.onset is not None:
-        lines.append(f"**When:** it started around **{_moment(e.onset, e.grain)}** (change point in the "
-                     f"{'hourly' if e.grain == 'hour' else 'daily'} series: {number(e.level_before, ratio)} before, {number(e.level_after, ratio)} after).")
+        series = f"`{e.onset_segment}`'s" if e.onset_segment else "the"
+        grain = "hourly" if e.grain == "hour" else "daily"
+        lines.append(f"**When:** it started around **{_moment(e.onset, e.grain)}** (change point in {series} {grain} "
+                     f"series: {number(e.level_before, ratio)} before, {number(e.level_after, ratio)} after).")
     elif e.comparison is not None:
         lines.append("**When:** no single onset stands out in the series; the change looks gradual or spread out.")
     lines += _where(e)
@@ -77,6 +79,11 @@ def _where(e: Explanation) -> list[str]:
         lines.append(f"{rank}. {_cause(cause, e)}")
     if len(causes) > SHOWN_CAUSES:
         lines.append(f"_(+{len(causes) - SHOWN_CAUSES} smaller; all in the JSON and the receipts file)_")
+    explained = sum(c.change for c in causes if c.kind != "mix")
+    if e.significant and e.localization.total_change and explained / e.localization.total_change > 1.05:
+        rest = e.localization.total_change - explained
+        lines.append(f"_Shares add up to more than 100%: the rest of the metric moved the other way "
+                     f"({delta(rest, e.metric.is_ratio)}), offsetting part of it._")
     return lines
 
 
@@ -143,6 +150,7 @@ def to_json(e: Explanation) -> dict[str, Any]:
         "noise": e.noise,
         "grain": e.grain,
         "onset": e.onset.isoformat() if e.onset else None,
+        "onset_segment": e.onset_segment,
         "level_before": e.level_before,
         "level_after": e.level_after,
         "freshness": e.freshness.isoformat() if e.freshness else None,

@@ -3,7 +3,7 @@
 Windows are whole UTC days, start inclusive, end exclusive, relative to `today` (the clock, not the
 data: stale data shows up as a caveat, not as a silently shifted window). The baseline defaults to
 the same length right before the current window; "yesterday" and "on <date>" compare one day with
-the 7 before it, per day.
+the same weekday a week earlier (a Sunday with a Sunday), since most metrics have a weekly rhythm.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ def _days(start: dt.date, count: int) -> Window:
 def _before(window: Window, days: int | None = None) -> Window:
     length = DAY * days if days else window.end - window.start
     return Window(window.start - length, window.start)
+
+
+def _week_before(window: Window) -> Window:
+    """The same weekday(s) one week earlier: a day compares with its own kind of day."""
+    return Window(window.start - 7 * DAY, window.end - 7 * DAY)
 
 
 def parse_date(text: str, today: dt.date) -> dt.date | None:
@@ -112,7 +117,7 @@ def _named_period(text: str, today: dt.date) -> Comparison | None:
         return Comparison(current, _before(current), "the last 7 days vs the 7 days before")
     if phrase == "yesterday":
         current = _days(today - DAY, 1)
-        return Comparison(current, _before(current, 7), "yesterday vs the 7 days before (per day)")
+        return Comparison(current, _week_before(current), "yesterday vs the same day a week earlier")
     if phrase in ("last week", "the last week"):
         current = _days(monday - dt.timedelta(days=7), 7)
         return Comparison(current, _before(current), "last week (Mon–Sun) vs the week before")
@@ -140,7 +145,7 @@ def _named_period(text: str, today: dt.date) -> Comparison | None:
         if day is None or day >= today:
             return None
         current = _days(day, 1)
-        return Comparison(current, _before(current, 7), f"{day:%a %b %-d} vs the 7 days before (per day)")
+        return Comparison(current, _week_before(current), f"{day:%a %b %-d} vs the same day a week earlier")
     return None
 
 

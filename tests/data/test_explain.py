@@ -66,7 +66,7 @@ def test_the_planted_segment_and_onset_are_found_in_sqlite(sqlite_app, seeded):
     assert e.change < 0 and e.significant
     top = e.localization.causes[0]
     assert top.segment.conditions == planted.segment and top.share > 0.8
-    assert e.onset is not None and abs(e.onset - planted.onset) <= dt.timedelta(days=1)
+    assert e.onset == dt.datetime(2026, 11, 16) and e.onset_segment == "platform=android & country=BR"
     assert e.freshness is not None and e.freshness.date() == TODAY - dt.timedelta(days=1)
     assert e.rows_current > 3000 and e.rows_baseline > 3000
     assert [r.sql.count("GROUP BY") for r in e.receipts] == [1]  # one scan for the whole analysis
@@ -82,10 +82,19 @@ def test_duckdb_gives_the_same_numbers_for_every_time_encoding(sqlite_app, seede
         [(c.segment, round(c.share, 6)) for c in expected.localization.causes]
 
 
-def test_an_hourly_window_uses_hour_buckets_and_compares_per_day(sqlite_app):
+def test_a_day_is_compared_with_the_same_weekday_in_hour_buckets(sqlite_app, seeded):
     e = explain_window(sqlite_app, SIGNUPS, parse_period("yesterday", TODAY))
-    assert e.grain == "hour" and len(e.series) == 8 * 24 and e.per_day
-    assert e.current == e.rows_current and e.baseline == pytest.approx(e.rows_baseline / 7)
+    assert e.grain == "hour" and len(e.series) == 8 * 24 and not e.per_day
+    assert (e.current, e.baseline) == (e.rows_current, e.rows_baseline)
+    assert e.comparison.baseline.start == dt.datetime(2026, 11, 13)
+    assert e.onset_segment == "platform=android & country=BR"  # its own series locates the hour
+    assert abs(e.onset - seeded[1].onset) <= dt.timedelta(hours=2)
+
+
+def test_different_window_lengths_are_compared_per_day(sqlite_app):
+    e = explain_window(sqlite_app, SIGNUPS, parse_period("this week vs last week", TODAY))
+    assert e.per_day and e.comparison.current.days == 5 and e.comparison.baseline.days == 7
+    assert e.current == pytest.approx(e.rows_current / 5) and e.baseline == pytest.approx(e.rows_baseline / 7)
 
 
 def test_a_ratio_metric_separates_rate_from_mix(sqlite_app, seeded):

@@ -13,7 +13,7 @@ from bot.data.sqlite_source import SQLiteSource
 from bot.data.windows import parse_period
 from sim.data import seed_signups
 
-from .conftest import PG_DATABASE, postgres_source_for
+from .conftest import postgres_source_for
 
 TODAY = dt.date(2026, 11, 21)
 SIGNUPS = Metric("signups", "app", "signups", value="count(*)", time="created_at", filters=("is_test = 0",),
@@ -23,15 +23,17 @@ SIGNUPS = Metric("signups", "app", "signups", value="count(*)", time="created_at
 def test_postgres_matches_sqlite_and_finds_the_planted_segment(postgres, tmp_path):
     planted = seed_signups(tmp_path / "app.db", today=TODAY)
     rows = sqlite3.connect(tmp_path / "app.db").execute("SELECT * FROM signups").fetchall()
-    with postgres.admin(PG_DATABASE) as conn:
-        conn.execute("DROP TABLE IF EXISTS signups")
+    with postgres.admin() as conn:
+        conn.execute("DROP DATABASE IF EXISTS analytics")
+        conn.execute("CREATE DATABASE analytics")
+    with postgres.admin("analytics") as conn:
         conn.execute("CREATE TABLE signups (created_at timestamptz, platform text, country text, plan text, "
                      "channel text, is_test integer)")
         with conn.cursor().copy("COPY signups FROM STDIN") as copy:
             for row in rows:
                 copy.write_row((dt.datetime.fromisoformat(row[0]).replace(tzinfo=dt.UTC), *row[1:]))
         conn.execute("GRANT SELECT ON signups TO reader")
-    source = postgres_source_for(postgres)
+    source = postgres_source_for(postgres, url=postgres.url("reader", "analytics"))
     sqlite = SQLiteSource("app", tmp_path / "app.db", QueryLimits())
     for phrase in ("", "yesterday"):
         expected = explain_window(sqlite, SIGNUPS, parse_period(phrase, TODAY))

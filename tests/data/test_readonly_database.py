@@ -209,6 +209,6 @@ def test_the_linked_url_is_shown_and_kept_without_the_password(postgres_source, 
 
 def test_a_corrupt_duckdb_file_or_csv_is_a_plain_error_that_retry_will_not_fix(tmp_path):
     (tmp_path / "bad.duckdb").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(UserError, match="the file is not a DuckDB database. Fix the source") as caught:
+    with pytest.raises(UserError, match=r"the file is not a DuckDB database\. Fix the source") as caught:
         DuckDBSource("bad", tmp_path / "bad.duckdb", LIMITS, cache_dir=tmp_path / "views").tables()
     assert not caught.value.retryable and "IO Error" not in caught.value.message and str(tmp_path) not in caught.value.message
