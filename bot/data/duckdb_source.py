@@ -8,6 +8,7 @@ DuckDB's docs say to treat its SQL like a shell, so every layer it offers is on,
   other file, network and extension access (`read_csv('/etc/passwd')`, ATTACH, COPY TO, INSTALL), and
   `lock_configuration=true` stops a query from turning it back on;
 - the statement is interrupted at its deadline from a timer thread.
+A fresh connection per query, except inside `session()`, where one analysis' queries share one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +38,27 @@ log = logging.getLogger(__name__)
 class DuckDBSource(DataSource):
     engine = "duckdb"
     dialect = "duckdb"
+    columnar = True
 
     def __init__(self, name: str, path: Path, limits: QueryLimits, *, cache_dir: Path | None = None) -> None:
         super().__init__(name, str(path), limits)
         self.path = path
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "chatops-duckdb-views"
+        self._session = threading.local()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """One connection for this thread's queries until the block ends: opening a database file costs
+        more than a small query, and DuckDB's buffer cache lives with the connection."""
+        if getattr(self._session, "conn", None) is not None:
+            yield
+            return
+        self._session.conn = self._connect()
+        try:
+            yield
+        finally:
+            conn, self._session.conn = self._session.conn, None
+            conn.close()
 
     def _files(self) -> dict[str, Path]:
         """View name -> file, when the source is a data file or a directory of them."""
@@ -85,7 +104,8 @@ class DuckDBSource(DataSource):
         return conn
 
     def _run(self, sql: str, params: tuple[Any, ...], fetch: int, timeout: float) -> tuple[list[str], list[tuple]]:
-        conn = self._connect()
+        shared = getattr(self._session, "conn", None)
+        conn = shared or self._connect()
         timer = threading.Timer(timeout, conn.interrupt)
         timer.start()
         try:
@@ -102,7 +122,8 @@ class DuckDBSource(DataSource):
             raise SkillError(f"DuckDB refused the query: {_first_line(exc)}") from None
         finally:
             timer.cancel()
-            conn.close()
+            if shared is None:
+                conn.close()
 
     def tables(self) -> list[str]:
         _, rows = self._run("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "

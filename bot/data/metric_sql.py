@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from bot.data.metrics import Metric
 from bot.data.source import DataSource
+from bot.data.windows import Window
 from bot.errors import UserError
 
 NULL_LABEL = "(none)"
@@ -125,43 +126,80 @@ def _parse_text_time(text: str) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-def series_and_leaves_sql(metric: Metric, time: TimeColumn, grain: str, start: dt.datetime, end: dt.datetime,
-                          dialect: str, limit: int) -> str:
-    """Per (bucket, dimensions): numerator, denominator, rows, latest time; over [start, end)."""
-    numerator, denominator = metric.aggregates
-    dims = [quote(d, dialect) for d in metric.dimensions]
+def range_sql(time: TimeColumn, start: dt.datetime, end: dt.datetime, dialect: str) -> str:
     column = quote(time.name, dialect)
-    bucket = bucket_sql(time, grain, dialect)
-    conditions = [f"{column} >= {time_literal(time, start)}", f"{column} < {time_literal(time, end)}",
-                  *where_sql(metric)]
-    select = [f"{bucket} AS bucket", *dims, f"{numerator} AS num", f"{denominator or 'COUNT(*)'} AS den",
-              "COUNT(*) AS n", f"MAX({column}) AS latest"]
+    return f"{column} >= {time_literal(time, start)} AND {column} < {time_literal(time, end)}"
+
+
+def series_and_leaves_sql(metric: Metric, time: TimeColumn, grain: str, start: dt.datetime, end: dt.datetime,
+                          aggregates: list[str], dialect: str, limit: int) -> str:
+    """Per (bucket, dimensions): each aggregate, then the latest time; over [start, end)."""
+    dims = [quote(d, dialect) for d in metric.dimensions]
+    conditions = [range_sql(time, start, end, dialect), *where_sql(metric)]
+    select = [f"{bucket_sql(time, grain, dialect)} AS bucket", *dims,
+              *(f"{a} AS a{i}" for i, a in enumerate(aggregates)), f"MAX({quote(time.name, dialect)}) AS latest"]
     group = ", ".join(str(i) for i in range(1, len(dims) + 2))
     return (f"SELECT {', '.join(select)} FROM {table_sql(metric.table, dialect)} "
             f"WHERE {' AND '.join(conditions)} GROUP BY {group} LIMIT {limit}")
 
 
-def slices_sql(metric: Metric, baseline_where: str, current_where: str, dialect: str, limit: int) -> str:
-    """Per dimensions: numerator and denominator in the baseline slice and in the current slice."""
-    numerator, denominator = metric.aggregates
+def series_sql(metric: Metric, time: TimeColumn, grain: str, span: Window, aggregates: list[str],
+               focus: str | None, dialect: str, limit: int) -> str:
+    """Per bucket: each aggregate, the latest time, then (with a `focus` condition) each aggregate within it."""
+    where = [range_sql(time, span.start, span.end, dialect), *where_sql(metric)]
+    select = [f"{bucket_sql(time, grain, dialect)} AS bucket", *(f"{a} AS a{i}" for i, a in enumerate(aggregates)),
+              f"MAX({quote(time.name, dialect)}) AS latest"]
+    if focus:
+        select += [f"{within(a, focus, dialect)} AS f{i}" for i, a in enumerate(aggregates)]
+    return (f"SELECT {', '.join(select)} FROM {table_sql(metric.table, dialect)} "
+            f"WHERE {' AND '.join(where)} GROUP BY 1 LIMIT {limit}")
+
+
+def windows_sql(metric: Metric, time: TimeColumn, span: Window, windows: list[str], aggregates: list[str],
+                dialect: str, limit: int) -> str:
+    """Per dimensions: each aggregate in the baseline window, then each in the current one."""
+    return split_sql(metric, range_sql(time, span.start, span.end, dialect), windows, aggregates, dialect, limit)
+
+
+def slices_sql(metric: Metric, baseline_where: str, current_where: str, aggregates: list[str], dialect: str,
+               limit: int) -> str:
+    """Per dimensions: each aggregate in the baseline slice, then each in the current slice."""
+    return split_sql(metric, f"(({baseline_where}) OR ({current_where}))", [baseline_where, current_where],
+                     aggregates, dialect, limit)
+
+
+def split_sql(metric: Metric, within: str, parts: list[str], aggregates: list[str], dialect: str, limit: int) -> str:
     dims = [quote(d, dialect) for d in metric.dimensions]
-    columns = []
-    for label, where in (("b", baseline_where), ("c", current_where)):
-        columns.append(f"{_filtered(numerator, where, dialect)} AS num_{label}")
-        columns.append(f"{_filtered(denominator or 'COUNT(*)', where, dialect)} AS den_{label}")
-        columns.append(f"{_filtered('COUNT(*)', where, dialect)} AS n_{label}")
-    conditions = [*where_sql(metric), f"(({baseline_where}) OR ({current_where}))"]
+    columns = [f"{filtered(a, where, dialect)} AS {label}{i}" for label, where in zip("bc", parts, strict=True)
+               for i, a in enumerate(aggregates)]
     group = f" GROUP BY {', '.join(str(i) for i in range(1, len(dims) + 1))}" if dims else ""
     return (f"SELECT {', '.join([*dims, *columns])} FROM {table_sql(metric.table, dialect)} "
-            f"WHERE {' AND '.join(conditions)}{group} LIMIT {limit}")
+            f"WHERE {' AND '.join([*where_sql(metric), within])}{group} LIMIT {limit}")
 
 
-def _filtered(aggregate: str, where: str, dialect: str) -> str:
+def filtered(aggregate: str, where: str, dialect: str) -> str:
+    """`sum(x) FILTER (WHERE c)`: the aggregate over the rows where `where` holds."""
     condition = sqlglot.parse_one(where, read=dialect)
 
     def wrap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Filter):
             return exp.Filter(this=node.copy(), expression=exp.Where(this=condition.copy()))
+        return node
+
+    return sqlglot.parse_one(aggregate, read=dialect).transform(wrap).sql(dialect=dialect)
+
+
+def within(aggregate: str, where: str, dialect: str) -> str:
+    """The same as `filtered` for SUM and COUNT (the only aggregates a metric may use), written
+    `sum(CASE WHEN c THEN x END)`: DuckDB evaluates that a third faster than a FILTER on string
+    columns (measured: 56 vs 81 ms beside a 10M-row series)."""
+    condition = sqlglot.parse_one(where, read=dialect)
+
+    def wrap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Count | exp.Sum):
+            argument = exp.Literal.number(1) if isinstance(node.this, exp.Star) else node.this
+            case = exp.Case(ifs=[exp.If(this=condition.copy(), true=argument.copy())])
+            return node.__class__(this=case)
         return node
 
     return sqlglot.parse_one(aggregate, read=dialect).transform(wrap).sql(dialect=dialect)

@@ -9,7 +9,7 @@ at least half of the change.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,32 +26,6 @@ class Onset:
     before: float  # the series' mean before / after, in the metric's units
     after: float
     segment: str | None = None  # the segment whose series shows it; None: the total
-
-
-@dataclass
-class Cells:
-    """Every (bucket, leaf) group the query returned, for per-segment series."""
-
-    bucket: list[int] = field(default_factory=list)
-    key: list[tuple] = field(default_factory=list)
-    num: list[float] = field(default_factory=list)
-    den: list[float] = field(default_factory=list)
-
-    def add(self, bucket: int, key: tuple, num: float, den: float) -> None:
-        self.bucket.append(bucket)
-        self.key.append(key)
-        self.num.append(num)
-        self.den.append(den)
-
-    def series(self, dims: tuple[str, ...], cause: Cause, buckets: int, ratio: bool) -> np.ndarray:
-        conditions = [(dims.index(dim), value) for dim, value in cause.segment.conditions]
-        mask = np.array([all(key[i] == value for i, value in conditions) for key in self.key], dtype=bool)
-        at = np.asarray(self.bucket, dtype=np.int64)[mask]
-        num = np.bincount(at, weights=np.asarray(self.num)[mask], minlength=buckets)
-        if not ratio:
-            return num
-        den = np.bincount(at, weights=np.asarray(self.den)[mask], minlength=buckets)
-        return num / np.where(den == 0, np.nan, den)
 
 
 def change_point(buckets: list[dt.datetime], values: np.ndarray, comparison: Comparison,
@@ -79,18 +53,23 @@ def find_onset(buckets: list[dt.datetime], values: np.ndarray, comparison: Compa
                         float(np.mean(filled[point.index:])), segment)
 
 
-def best_onset(buckets: list[dt.datetime], total: np.ndarray, cells: Cells, dims: tuple[str, ...],
-               causes: list[Cause], comparison: Comparison, grain: str, change: float, ratio: bool, *,
-               material: bool) -> tuple[ChangePoint | None, Onset | None]:
-    """The total's change point, and the onset: the dominant segment's when it has one, else the total's.
-    A segment's series is only consulted when the total moved for real (`material`, or its own change
-    point is significant): a segment that is "most" of a change within noise has no onset to give."""
-    point, onset = find_onset(buckets, total, comparison, grain, change)
+def dominant(causes: list[Cause]) -> Cause | None:
+    """The cause whose own series may locate the onset: one segment (not a mix) with most of the change."""
     top = causes[0] if causes else None
     if top is None or top.kind == "mix" or abs(top.share) < DOMINANT_SHARE or not top.segment.conditions:
+        return None
+    return top
+
+
+def best_onset(buckets: list[dt.datetime], total: np.ndarray, top: Cause | None, top_series: np.ndarray | None,
+               comparison: Comparison, grain: str, change: float, *,
+               material: bool) -> tuple[ChangePoint | None, Onset | None]:
+    """The total's change point, and the onset: the dominant segment's (`top`, see `dominant`) when it
+    has one, else the total's. The segment's series is only consulted when the total moved for real
+    (`material`, or its own change point is significant): a segment that is "most" of a change within
+    noise has no onset to give."""
+    point, onset = find_onset(buckets, total, comparison, grain, change)
+    if top is None or top_series is None or (not material and onset is None):
         return point, onset
-    if not material and onset is None:
-        return point, onset
-    _, segment_onset = find_onset(buckets, cells.series(dims, top, len(buckets), ratio), comparison, grain,
-                                  top.change, segment=str(top.segment))
+    _, segment_onset = find_onset(buckets, top_series, comparison, grain, top.change, segment=str(top.segment))
     return point, segment_onset or onset

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -49,11 +50,17 @@ class DataSource(ABC):
 
     engine: ClassVar[str]
     dialect: ClassVar[str]  # sqlglot's name for the SQL dialect
+    columnar: ClassVar[bool] = False  # scans are cheap, wide results are not (picks the analysis' query plan)
 
     def __init__(self, name: str, location: str, limits: QueryLimits) -> None:
         self.name = name
         self.location = location  # path or URL without a password, safe to show
         self.limits = limits
+
+    def session(self) -> AbstractContextManager[None]:
+        """Several queries on one read-only connection, where opening one costs more than a small query.
+        The default is a fresh connection per query."""
+        return nullcontext()
 
     def query(self, sql: str, *, max_rows: int | None = None, timeout: float | None = None) -> QueryResult:
         """Both layers: the parser check, then the read-only database."""
