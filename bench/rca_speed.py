@@ -6,9 +6,11 @@ TIMESTAMP), with one planted root cause (android & 7.4 down 70 % from Feb 26). O
 turn and through the same `DataSource.query` path:
 - group-by: `SELECT <5 dimensions>, count(*) FROM events GROUP BY 1, 2, 3, 4, 5`, fetched in full;
 - explain: `explain_window` for count(*) over the last 7 days vs the 7 before, which are exactly the
-  table's 14 days (a one-row probe of the time column, the aggregation, then the series, change
-  point and root-cause search in Python); its SQL time is the sum of its receipts (the aggregation,
-  fetched), the rest is Python and the probe.
+  table's 14 days, with the query plan the engine gets (bot/data/scan.py): on SQLite one
+  `GROUP BY day, dimensions` scan; on DuckDB `GROUP BY dimensions` with each window filtered, then
+  `GROUP BY day` with the dominant segment's series beside the total's; then the change point and
+  root-cause search in numpy. Its SQL time is the sum of its receipts (queries, fetched); the rest is
+  the connection, the one-row probe of the time column, and Python.
 Each is run once to warm the page cache, then `--repeats` times, alternating. Target: explain's
 median under 1.5x the group-by's on each engine. The CPU time ratio (this process, all threads) is
 printed too: on a shared machine it moves less than wall time.

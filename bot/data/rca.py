@@ -4,41 +4,11 @@ A *leaf* is one combination of dimension values (platform=android, country=BR, p
 *segment* is a conjunction of 1 to `max_depth` conditions. Given each leaf's actual and expected
 value, find the few segments that explain most of the change in the total.
 
-Method: greedy ripple-effect search against a calibrated noise floor, then backward elimination.
-- Ripple effect (Squeeze, ISSRE 2019; HotSpot): a root cause moves all its leaves by the same ratio.
-  A candidate S is scored by its *gain*: how much sum|actual - expected| falls when S's expectations
-  are scaled by actual_S / expected_S (a segment expected at 0 takes its actuals). The exact cause
-  beats its parent (which scales healthy leaves too) and its children (which fix only part of it);
-  each extra condition must still earn 3 % more gain (Squeeze's succinctness, gentler).
-- All segments of all C(k,1)+...+C(k,max_depth) cuboids are scored at once with one integer key per
-  leaf and cuboid and np.bincount, so a step over 100k leaves x 5 dims takes ~25 ms. The best passing
-  segment is taken, every segment taken so far is re-fitted jointly by iterative proportional
-  fitting (overlapping causes compose multiplicatively; a taken segment cannot be taken again), and
-  the search repeats, as in RiskLoc and Adtributor, until nothing passes or `max_causes` is reached.
-- The floor is statistical. Noise is relative, sigma = 1.4826 x the mass-weighted MAD of
-  actual/expected - 1 over leaves not yet explained; leaves present in one window only ("churn")
-  carry no ratio and get the mean square of the unexplained churn instead (if there are 10 or more
-  such leaves; otherwise they count as a 100 % relative change). A candidate must gain
-  z x sd(its total) x n_eff^(-1/8), z = sqrt(2 ln C) for C candidate segments (the expected maximum
-  of C Gaussian scores). The n_eff factor (n_eff = (sum f)^2 / sum f^2, f the expectation) comes from
-  simulating the null: noise lets one leaf "explain" its own deviation in full, but many leaves only
-  if they all deviate alike, so at the same 1e-6 tail the gain/sd of segments with more leaves is
-  lower (4.86 for one leaf, 4.28 for three equal ones, 3.69 at n_eff 3 and 2.55 at n_eff 11 with
-  unequal ones); -1/8 is the conservative envelope. A cause must also still pass without its most
-  deviating leaf, unless it names a whole leaf: otherwise heavy-tailed noise in one leaf gets reported
-  under an arbitrary 3-condition name. Finally it must be material: explain 2 % of the change (as in
-  RiskLoc) and move the total by 5 % of the noise floor (with heavy-tailed noise, pairs of outlying
-  leaves otherwise surface as causes of a change that is itself within noise).
-- Backward elimination: a cause whose removal (the others re-fitted) costs less than its floor is
-  dropped, e.g. a parent taken first whose children were then taken on their own.
-Benchmark (bench/rca_accuracy.py, 300 synthetic cases, exact-match F1): 1.00 on every case type and
-noise level; 0.94 if plantings too faint to move the total are kept (they fall under the materiality
-floor by design). The method as first sketched (one fixed z, no one-leaf rule, no churn term) scores
-0.95 and 0.86 (combinations 0.78 and 0.67); without the one-leaf rule, 0.99 and 0.92. The n_eff
-factor shows on small metrics: a 6 % drop in a 30-leaf segment at 10 % noise among 360 leaves is found
-20/20 with it, 3/20 without. Tried and dropped: taking the best segment before testing it (a big
-insignificant one blocks a smaller real one), one fixed gain threshold (wrong at either 0 % or 20 %
-noise), sequential absorption without re-fitting (overlapping causes get taken twice).
+Method (the reasoning, the numbers behind each constant and what was tried are in docs/analysis.md):
+greedy ripple-effect search (Squeeze, HotSpot) scoring every segment of every cuboid at once with
+np.bincount, against a statistical floor (z for the number of candidates, an n_eff correction, a
+one-leaf rule, materiality); each pick re-fits all picks jointly (iterative proportional fitting),
+as RiskLoc and Adtributor repeat; then backward elimination.
 
 Additive metrics (`localize_additive`): kind "shift"; actual is the segment's total; change is what
 the cause adds to the fitted total after the causes ranked before it (for disjoint causes simply
