@@ -5,8 +5,9 @@ Two plans, chosen by the engine, because what a scan costs differs:
   is nearly free): `GROUP BY bucket, dimensions`; the leaves, the series and any segment's series
   all come from that one result;
 - narrow scans (DuckDB: columnar and parallel, where a scan is cheap but a days x leaves result is
-  not): `GROUP BY dimensions` with each window's aggregates filtered, `GROUP BY bucket` for the
-  series, and a segment's series is one more `GROUP BY bucket` when the onset asks for it.
+  not): `GROUP BY dimensions` with each window's aggregates filtered, then, once the root-cause
+  search has named the dominant segment, `GROUP BY bucket` with that segment's aggregates beside
+  the total's.
 Either way every number comes from SQL that is kept as a receipt. The rows are regrouped in numpy
 (by leaf and by bucket), not row by row in Python: a 10M-row table's one-scan result has about
 270k rows.
@@ -68,8 +69,14 @@ class LeafTable:
         for name, value in segment.conditions:
             raw = self.raw[list(self.leaves.dims).index(name)].get(value, value)
             column = msql.quote(name, dialect)
-            conditions.append(f"{column} IS NULL" if raw is None else
-                              f"{column} = {exp.convert(raw).sql(dialect=dialect)}")
+            if raw is None:
+                conditions.append(f"{column} IS NULL")
+                continue
+            try:
+                literal = exp.convert(raw).sql(dialect=dialect)
+            except ValueError:  # a type sqlglot cannot write as a literal (UUID, ...): compare as text
+                column, literal = f"CAST({column} AS VARCHAR)", exp.convert(value).sql(dialect=dialect)
+            conditions.append(f"{column} = {literal}")
         return conditions
 
 
