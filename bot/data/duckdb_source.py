@@ -8,7 +8,8 @@ DuckDB's docs say to treat its SQL like a shell, so every layer it offers is on,
   other file, network and extension access (`read_csv('/etc/passwd')`, ATTACH, COPY TO, INSTALL), and
   `lock_configuration=true` stops a query from turning it back on;
 - the statement is interrupted at its deadline from a timer thread.
-A fresh connection per query, except inside `session()`, where one analysis' queries share one.
+The database is opened and configured once while queries run on it (DuckDB shares one instance per
+file in a process) and closed when the last one ends; inside `session()` one analysis' queries share a connection.
 """
 
 from __future__ import annotations
@@ -49,16 +50,16 @@ class DuckDBSource(DataSource):
     @contextmanager
     def session(self) -> Iterator[None]:
         """One connection for this thread's queries until the block ends: opening a database file costs
-        more than a small query, and DuckDB's buffer cache lives with the connection."""
+        more than a small query, and DuckDB's buffer cache lives with the open database."""
         if getattr(self._session, "conn", None) is not None:
             yield
             return
-        self._session.conn = self._connect()
-        try:
-            yield
-        finally:
-            conn, self._session.conn = self._session.conn, None
-            conn.close()
+        with self._connection() as conn:
+            self._session.conn = conn
+            try:
+                yield
+            finally:
+                self._session.conn = None
 
     def _files(self) -> dict[str, Path]:
         """View name -> file, when the source is a data file or a directory of them."""
@@ -84,46 +85,46 @@ class DuckDBSource(DataSource):
         os.replace(scratch, target)
         return target
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """This thread's session connection, else a cursor of the shared read-only database for one query."""
+        shared = getattr(self._session, "conn", None)
+        if shared is not None:
+            yield shared
+            return
         if not self.path.exists():
             raise self.unreachable(f"there is nothing at {self.path}")
         try:
             files = {} if self.path.is_file() and self.path.suffix.lower() not in FILE_READERS else self._files()
             database = self._views_database(files) if files else self.path
-            conn = duckdb.connect(str(database), read_only=True, config={"memory_limit": _MEMORY_LIMIT})
-            if files:
-                conn.execute("SET allowed_paths = ?", [[str(f) for f in files.values()]])
-            conn.execute("SET enable_external_access = false")
-            conn.execute("SET autoinstall_known_extensions = false")
-            conn.execute("SET autoload_known_extensions = false")
-            conn.execute("SET lock_configuration = true")
+            cursor = _DATABASES.open(database, list(files.values()))
         except duckdb.Error as exc:
             log.warning("data source %s: cannot open: %s", self.name, _first_line(exc))
             reason, retryable = _open_failure(exc)
             raise self.unreachable(reason, retryable=retryable) from None
-        return conn
+        try:
+            yield cursor
+        finally:
+            _DATABASES.close(database, cursor)
 
     def _run(self, sql: str, params: tuple[Any, ...], fetch: int, timeout: float) -> tuple[list[str], list[tuple]]:
-        shared = getattr(self._session, "conn", None)
-        conn = shared or self._connect()
-        timer = threading.Timer(timeout, conn.interrupt)
-        timer.start()
-        try:
-            if len(conn.extract_statements(sql)) != 1:
-                raise SkillError("DuckDB runs one statement per query; remove the `;`-separated extras")
-            cursor = conn.execute(sql, list(params) if params else None)
-            rows = cursor.fetchmany(fetch)
-            return [d[0] for d in cursor.description or ()], rows
-        except duckdb.InterruptException:
-            raise self.timeout_error(timeout) from None
-        except duckdb.Error as exc:
-            if not timer.is_alive() and "interrupt" in str(exc).lower():
+        with self._connection() as conn:
+            timer = threading.Timer(timeout, conn.interrupt)
+            timer.start()
+            try:
+                if len(conn.extract_statements(sql)) != 1:
+                    raise SkillError("DuckDB runs one statement per query; remove the `;`-separated extras")
+                cursor = conn.execute(sql, list(params) if params else None)
+                rows = cursor.fetchmany(fetch)
+                return [d[0] for d in cursor.description or ()], rows
+            except duckdb.InterruptException:
                 raise self.timeout_error(timeout) from None
-            raise SkillError(f"DuckDB refused the query: {_first_line(exc)}") from None
-        finally:
-            timer.cancel()
-            if shared is None:
-                conn.close()
+            except duckdb.Error as exc:
+                if not timer.is_alive() and "interrupt" in str(exc).lower():
+                    raise self.timeout_error(timeout) from None
+                raise SkillError(f"DuckDB refused the query: {_first_line(exc)}") from None
+            finally:
+                timer.cancel()
 
     def tables(self) -> list[str]:
         _, rows = self._run("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
@@ -137,10 +138,66 @@ class DuckDBSource(DataSource):
         return [Column(name, kind) for name, kind in rows]
 
 
+class _OpenDatabases:
+    """One configured read-only DuckDB database per file in this process, shared by the queries running on it.
+
+    DuckDB shares one instance between all connections to a file, so a second `connect` would try to
+    change settings the first one locked. Instead the first query opens and locks the database, every
+    query runs on its own cursor (its own connection to that instance, so `interrupt` stops only it),
+    and the last one to finish closes the file, so a writer elsewhere is kept out no longer than a query.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, tuple[duckdb.DuckDBPyConnection, int]] = {}
+
+    def open(self, database: Path, files: list[Path]) -> duckdb.DuckDBPyConnection:
+        key = str(database.resolve())
+        with self._lock:
+            base, users = self._open.get(key) or (self._configured(key, files), 0)
+            self._open[key] = (base, users + 1)
+            try:
+                return base.cursor()
+            except duckdb.Error:
+                self._release(key)
+                raise
+
+    def close(self, database: Path, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.close()
+        with self._lock:
+            self._release(str(database.resolve()))
+
+    def _release(self, key: str) -> None:
+        base, users = self._open[key]
+        if users > 1:
+            self._open[key] = (base, users - 1)
+        else:
+            del self._open[key]
+            base.close()
+
+    @staticmethod
+    def _configured(path: str, files: list[Path]) -> duckdb.DuckDBPyConnection:
+        conn = duckdb.connect(path, read_only=True, config={"memory_limit": _MEMORY_LIMIT})
+        try:
+            if files:
+                conn.execute("SET allowed_paths = ?", [[str(f) for f in files]])
+            conn.execute("SET enable_external_access = false")
+            conn.execute("SET autoinstall_known_extensions = false")
+            conn.execute("SET autoload_known_extensions = false")
+            conn.execute("SET lock_configuration = true")
+        except duckdb.Error:
+            conn.close()
+            raise
+        return conn
+
+
+_DATABASES = _OpenDatabases()
+
+
 def _open_failure(exc: Exception) -> tuple[str, bool]:
     """A plain reason (and whether a retry may help); DuckDB's own text stays in the log."""
     text = str(exc).lower()
-    if "lock" in text:
+    if "could not set lock" in text or "conflicting lock" in text:
         return "another process has the database open for writing", True
     if "not a valid duckdb database" in text or "database file" in text:
         return "the file is not a DuckDB database", False

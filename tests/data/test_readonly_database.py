@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
 
 import psycopg
@@ -212,3 +213,32 @@ def test_a_corrupt_duckdb_file_or_csv_is_a_plain_error_that_retry_will_not_fix(t
     with pytest.raises(UserError, match=r"the file is not a DuckDB database\. Fix the source") as caught:
         DuckDBSource("bad", tmp_path / "bad.duckdb", LIMITS, cache_dir=tmp_path / "views").tables()
     assert not caught.value.retryable and "IO Error" not in caught.value.message and str(tmp_path) not in caught.value.message
+
+
+@pytest.mark.parametrize("source_name", ["duckdb_source", "csv_source", "sqlite_source"])
+def test_concurrent_queries_on_one_source_all_succeed_and_a_runaway_stops_alone(source_name, request):
+    """Two people asking at once: DuckDB shares one instance per file in a process, so a second
+    connection must not try to re-apply the locked settings; a timeout interrupts only its own query."""
+    source = request.getfixturevalue(source_name)
+    table = source.tables()[0]
+    results: list[object] = []
+
+    def ask(runaway: bool) -> None:
+        try:
+            if runaway:
+                source.execute(RECURSION, timeout=1)
+            else:
+                with source.session():
+                    for _ in range(5):
+                        results.append(len(source.execute(f"SELECT * FROM {table}", timeout=20).rows))
+        except Exception as exc:  # collected and asserted below
+            results.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(i == 0,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    timeouts = [r for r in results if isinstance(r, QueryTimeoutError)]
+    assert len(timeouts) == 1 and all(isinstance(r, int) and r > 0 for r in results if r not in timeouts)
+    assert len(results) == 26
