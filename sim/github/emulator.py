@@ -15,8 +15,6 @@ await gh.stop()
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import logging
 import shutil
 import tempfile
@@ -27,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.call_log import CallLog
 from sim.github import app_routes, pull_routes, repo_routes, rs256
 from sim.github.calls import Call
 from sim.github.credentials import DEFAULT_APP_PERMISSIONS, App, Credentials, Installation, Token
@@ -40,16 +39,18 @@ from sim.github.workflow_guard import install_hook
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[str, Any], None]
 DEFAULT_TOKEN_PERMISSIONS = {"contents": "write", "pull_requests": "write"}
 DEFAULT_AUTHOR = ("Sim Maintainer", "maintainer@example.com")
 
 
-class GitHubEmulator:
+class GitHubEmulator(CallLog[Call]):
     """A local GitHub; see the module docstring."""
+
+    label, nothing_yet, copy_events = "GitHub emulator", "(no requests)", True
 
     def __init__(self, root: Path | str | None = None) -> None:
         """`root` keeps the bare repositories there (kept after stop); by default a temp dir, removed on stop."""
+        super().__init__()
         self._owns_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="sim-github-"))
         self.clock = Clock()
@@ -58,9 +59,6 @@ class GitHubEmulator:
         self.credentials = Credentials()
         self.faults = Faults()
         self.limits = RateLimits(self.clock)
-        self.calls: list[Call] = []
-        self.listeners: list[Listener] = []
-        self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         scratch = self.root / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
@@ -249,43 +247,3 @@ class GitHubEmulator:
     def calls_to(self, method: str, path: str) -> list[Call]:
         probe = Fault(method, path, times=None)
         return [c for c in self.calls if probe.matches(c.method, c.path, c.body)]
-
-    # The timeout parameter is the public API the bot's tests use (hence the noqa).
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
-        """Re-check `predicate` after every change (request, push, commit); return its truthy value."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            changed = self._changed
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AssertionError(self._timeout_report(predicate, timeout))
-            try:
-                await asyncio.wait_for(changed.wait(), remaining)
-            except TimeoutError:
-                pass
-
-    def _timeout_report(self, predicate: Callable[[], Any], timeout: float) -> str:
-        name = getattr(predicate, "__name__", repr(predicate))
-        lines = [f"condition {name} still false after {timeout}s; last requests:"]
-        lines += [f"  {c.summary()}" for c in self.calls[-15:]] or ["  (no requests)"]
-        return "\n".join(lines)
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def _emit(self, kind: str, data: Any) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(kind, copy.deepcopy(data))
-            except Exception:
-                log.exception("GitHub emulator listener %r failed on %s", listener, kind)
-
-    def _record(self, call: Call) -> None:
-        self.calls.append(call)
-        self._emit("call", call)
-        self._notify()

@@ -65,7 +65,7 @@ def control_routes(sim: SlackEmulator) -> list[web.RouteDef]:
             return web.Response(status=400, text="invalid_payload")
         error = _apply_response(sim, target, body)
         sim.responses.append({"body": body, **target})
-        sim._record_call(
+        sim._record(
             Call("response_url", body, time.monotonic(), error is None, error, 400 if error else 200)
         )
         return web.Response(status=400 if error else 200, text=error or "ok")

@@ -7,7 +7,6 @@ then `await sim.wait_for(lambda: sim.bot_replies("general", delivered.ts))`.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.call_log import CallLog
 from sim.slack.actions import WorkspaceActions
 from sim.slack.app_methods import APP_METHODS
 from sim.slack.chat_methods import CHAT_METHODS
@@ -30,11 +30,12 @@ from sim.slack.webapi import Call, WebApi
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[str, Any], None]
 
 
-class SlackEmulator(WorkspaceActions):
+class SlackEmulator(WorkspaceActions, CallLog[Call]):
     """A local Slack workspace with the bot installed; see the module docstring."""
+
+    label, nothing_yet = "Slack emulator", "(no Web API calls)"
 
     def __init__(
         self,
@@ -48,25 +49,23 @@ class SlackEmulator(WorkspaceActions):
         app_id: str = "A0SIM",
         bot_name: str = "chatops",
     ) -> None:
+        CallLog.__init__(self)
         self.identity = Identity(
             bot_token, app_token, signing_secret, team_id, team_domain, bot_user_id, bot_id, app_id, bot_name
         )
         self.workspace = Workspace(self.identity)
         self.payloads = Payloads(self.workspace)
         self.faults = Faults()
-        self.calls: list[Call] = []
-        self.listeners: list[Listener] = []
         self.deliveries_enabled = True
         self.timeout_redeliveries = 1
         self.sockets = SocketHub(app_id, self._notify)
         self.deliverer = Deliverer(signing_secret, self.sockets, self._notify)
         self.response_urls: dict[str, dict[str, Any]] = {}
         self.url = ""
-        self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         methods = {**CHAT_METHODS, **CONVERSATION_METHODS, **FILE_METHODS, **APP_METHODS}
         self.web_api = WebApi(
-            self.workspace, self.faults, self.sockets, methods, self._record_call, lambda: self.url
+            self.workspace, self.faults, self.sockets, methods, self._record, lambda: self.url
         )
 
     # ----- lifecycle
@@ -259,23 +258,6 @@ class SlackEmulator(WorkspaceActions):
         message = self.workspace.message(self.workspace.channel(channel).id, ts) or {}
         return {r["name"] for r in message.get("reactions", [])}
 
-    # The timeout parameters below are the public API the bot's tests use (hence the noqa).
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
-        """Re-check `predicate` after every change (API call, delivery, connection); return its truthy value."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            changed = self._changed
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AssertionError(self._timeout_report(predicate, timeout))
-            try:
-                await asyncio.wait_for(changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def wait_for_call(
         self,
@@ -293,27 +275,3 @@ class SlackEmulator(WorkspaceActions):
             )
 
         return await self.wait_for(found, timeout)
-
-    def _timeout_report(self, predicate: Callable[[], Any], timeout: float) -> str:
-        name = getattr(predicate, "__name__", repr(predicate))
-        lines = [f"condition {name} still false after {timeout}s; last calls:"]
-        lines += [f"  {c.summary()}" for c in self.calls[-15:]] or ["  (no Web API calls)"]
-        return "\n".join(lines)
-
-    # ----- change notification
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def _emit(self, kind: str, data: Any) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(kind, data)
-            except Exception:
-                log.exception("Slack emulator listener %r failed on %s", listener, kind)
-
-    def _record_call(self, call: Call) -> None:
-        self.calls.append(call)
-        self._emit("call", call)
-        self._notify()
