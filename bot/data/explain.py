@@ -54,6 +54,7 @@ class Explanation:
     noise: float | None = None  # the relative change ordinary variation produces (1 sd), from the baseline series
     receipts: list[Receipt] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
+    warning: str | None = None  # read this before the numbers (the current window is empty)
     candidates: list[Candidate] = field(default_factory=list)
 
     @property
@@ -103,7 +104,7 @@ def _explain_window(source: DataSource, metric: Metric, comparison: Comparison, 
                            comparison.current.label(), comparison.baseline.label(),
                            scale=comparison.current.days / comparison.baseline.days, per_day=True,
                            days=(comparison.current.days, comparison.baseline.days))
-    top = dominant(explanation.localization.causes)
+    top = None if explanation.broad else dominant(explanation.localization.causes)  # broad: no segment led it
     series = scan.series(top.segment if top else None)
     buckets = scan.buckets
     explanation.grain, explanation.comparison, explanation.receipts = grain, comparison, scan.receipts
@@ -181,9 +182,15 @@ def _noise(buckets: list[dt.datetime], values: np.ndarray, comparison: Compariso
 
 
 def _caveats(explanation: Explanation, comparison: Comparison, step: dt.timedelta) -> None:
+    fresh = explanation.freshness
+    if explanation.rows_current == 0 and fresh is not None:  # the headline would read "fell 100 %"
+        explanation.warning = (
+            f"There are no rows at all in {explanation.current_label}; the last one is from "
+            f"{fresh:%Y-%m-%d %H:%M} UTC. Either that data isn't loaded yet, or {explanation.metric.name} "
+            "stopped entirely.")
+        return
     if explanation.rows_current < THIN_ROWS or explanation.rows_baseline < THIN_ROWS:
         explanation.caveats.append(_thin(explanation))
-    fresh = explanation.freshness
     if fresh is None:
         explanation.caveats.append("No rows at all in either window.")
     elif fresh < comparison.current.end - step:

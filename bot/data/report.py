@@ -47,6 +47,8 @@ def headline(e: Explanation) -> str:
 def to_markdown(e: Explanation) -> str:
     ratio = e.metric.is_ratio
     lines = [headline(e)]
+    if e.warning:
+        lines.append(f"**⚠ {e.warning}**")
     if not e.significant:
         lines.append("That is within the series' ordinary ups and downs and no onset stands out, so treat what "
                      "follows as weak evidence.")
@@ -165,6 +167,7 @@ def to_json(e: Explanation) -> dict[str, Any]:
              "subject": c.change.subject, "url": c.change.url, "score": c.score, "reasons": list(c.reasons)}
             for c in e.candidates
         ],
+        "warning": e.warning,
         "caveats": e.caveats,
         "sql": [{"purpose": r.purpose, "sql": r.sql, "rows": r.rows, "ms": round(r.ms, 1)} for r in e.receipts],
     }

@@ -144,3 +144,12 @@ def test_stale_and_thin_data_earn_caveats(sqlite_app):
     assert any(c.startswith("Thin data:") for c in e.caveats)
     later = explain_window(sqlite_app, SIGNUPS, parse_period("", TODAY + dt.timedelta(days=3)))
     assert any("The data ends at 2026-11-20" in c for c in later.caveats)
+
+
+def test_an_empty_current_window_is_said_first_and_no_segment_claims_the_onset(sqlite_app):
+    e = explain_window(sqlite_app, SIGNUPS, parse_period("", TODAY + dt.timedelta(days=10)))
+    assert e.rows_current == 0 and e.rows_baseline > 0 and e.broad
+    assert e.warning and "no rows at all" in e.warning and "2026-11-20" in e.warning
+    assert e.caveats == [] and e.onset_segment is None
+    assert to_markdown(e).splitlines()[1] == f"**⚠ {e.warning}**"
+    assert to_json(e)["warning"] == e.warning
