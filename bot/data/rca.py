@@ -44,7 +44,7 @@ import numpy as np
 
 MIN_SHARE = 0.02  # a cause must explain at least 2 % of the change
 NOISE_SHARE = 0.05  # and move the total by at least 5 % of what noise alone could move it
-DEPTH_DISCOUNT = 0.97  # each extra condition must earn 3 % more gain to be preferred
+DEPTH_DISCOUNT = 0.7  # each extra condition must earn 43 % more gain (1 / 0.7) to be preferred (docs/analysis.md)
 MAD_TO_SIGMA = 1.4826  # the MAD of a normal distribution times this is its standard deviation
 FIT_SWEEPS = 50  # iterative proportional fitting converges in a few sweeps unless causes nest deeply
 MIN_CHURN = 10  # leaves present in one window only, needed to estimate their own noise
@@ -274,7 +274,7 @@ def _fit(segments: list[np.ndarray], actual: np.ndarray, expected: np.ndarray, c
 
 
 def _search(cuboids: list[_Cuboid], actual: np.ndarray, expected: np.ndarray, *, max_causes: int,
-            change: float, conserve: bool) -> tuple[list[_Pick], float, float]:
+            change: float, conserve: bool, least_variance: np.ndarray | float = 0.0) -> tuple[list[_Pick], float, float]:
     """Greedy ripple-effect search, then backward elimination, for causes of `change` in the total.
 
     Returns the picks, the noise floor of the total, and the least gain a cause needed."""
@@ -282,13 +282,16 @@ def _search(cuboids: list[_Cuboid], actual: np.ndarray, expected: np.ndarray, *,
     candidates = sum(int(np.count_nonzero(np.bincount(c.key, minlength=c.size()))) for c in cuboids)
     z = math.sqrt(2.0 * math.log(max(candidates, 2)))
     unexplained = np.ones(len(actual), dtype=bool)
-    noise = z * math.sqrt(float(_noise_variance(actual, expected, _noise_scales(actual, expected, unexplained)).sum()))
+    def noise_variance(fitted: np.ndarray) -> np.ndarray:
+        return np.maximum(_noise_variance(actual, fitted, _noise_scales(actual, fitted, unexplained)), least_variance)
+
+    noise = z * math.sqrt(float(noise_variance(expected).sum()))
     min_gain = max(MIN_SHARE * abs(change), NOISE_SHARE * noise,
                    1e-9 * float(np.abs(expected).sum() + np.abs(actual).sum()), 1e-300)
     current = expected
     chosen: list[tuple[_Cuboid, int, np.ndarray]] = []
     while len(chosen) < max_causes:
-        variance = _noise_variance(actual, current, _noise_scales(actual, current, unexplained))
+        variance = noise_variance(current)
         ranked = sorted((found for c, s in zip(cuboids, sums, strict=True)
                          for found in _ranked_segments(c, s, actual, current, variance, (z, min_gain), 8)),
                         key=lambda found: -found[0])
@@ -301,7 +304,7 @@ def _search(cuboids: list[_Cuboid], actual: np.ndarray, expected: np.ndarray, *,
         chosen.append((cuboid, cell, index))
         current = _fit([i for _, _, i in chosen], actual, expected, conserve)
         unexplained[index] = False
-    variance = _noise_variance(actual, expected, _noise_scales(actual, current, unexplained))
+    variance = np.maximum(_noise_variance(actual, expected, _noise_scales(actual, current, unexplained)), least_variance)
 
     def misfit(segments: list[np.ndarray]) -> float:
         return float(np.abs(actual - _fit(segments, actual, expected, conserve)).sum())
@@ -339,6 +342,10 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 
 def _ranked(causes: list[Cause], total_change: float, noise: float, max_causes: int) -> Localization:
+    """The causes by the size of their effect, without those that end up explaining almost none of the
+    change (a refinement inside a cause already taken adds ~0 once the causes are fitted jointly)."""
+    if total_change != 0:
+        causes = [cause for cause in causes if abs(cause.share) >= MIN_SHARE]
     causes = sorted(causes, key=lambda cause: -abs(cause.change))[:max_causes]
     return Localization(causes, total_change, float(sum(cause.share for cause in causes)), noise)
 
@@ -379,8 +386,12 @@ def localize_ratio(leaves: Leaves, num_current: np.ndarray | Sequence[float], de
 
     expected_num = leaf_rate0 * d1
     numerator_change = max(abs(big_n1 - float(expected_num.sum())), abs(total_change * big_d1))
+    proportion = np.clip(leaf_rate0, 0.0, 1.0)
+    # Counted successes out of counted trials (conversions of visits) vary at least binomially.
+    counting = bool(np.all((n1 >= 0) & (n1 <= d1) & (n1 == np.round(n1)) & (d1 == np.round(d1))))
     picks, noise, min_gain = _search(cuboids, n1, expected_num, max_causes=max_causes, change=numerator_change,
-                                     conserve=False)
+                                     conserve=False,
+                                     least_variance=d1 * proportion * (1 - proportion) if counting else 0.0)
     causes = []
     for p in picks:
         change = _ratio(p.change, big_d1)
