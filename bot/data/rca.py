@@ -155,7 +155,7 @@ def _cuboids(leaves: Leaves, max_depth: int) -> list[_Cuboid]:
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)  # ties hold equal values, so the order among them cannot change the median
     cumulative = np.cumsum(weights[order])
     return float(values[order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]])
 
