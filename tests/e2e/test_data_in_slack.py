@@ -203,3 +203,35 @@ async def test_a_missing_data_file_is_a_plain_message_with_retry(start_bot, no_m
     progress = chat.progress_message(asked)
     assert "The data source `app` (sqlite) could not be reached: there is no file at" in progress["text"]
     assert "Traceback" not in progress["text"] and "retry_run" in json.dumps(progress["blocks"])
+
+
+async def test_the_same_question_over_csv_files_goes_through_duckdb(start_bot, no_model, slack, tmp_path):
+    """A folder of CSV exports is one DuckDB view per file; the analysis takes DuckDB's plan (leaves,
+    then the series with the dominant segment's beside it) and reaches the same answer."""
+    import csv
+    import sqlite3
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with sqlite3.connect(tmp_path / "data" / "app.db") as conn:
+        for table in ("signups", "visits"):
+            cursor = conn.execute(f"SELECT * FROM {table}")
+            with (folder / f"{table}.csv").open("w", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow([d[0] for d in cursor.description])
+                writer.writerows(cursor)
+    problems: list[str] = []
+    links = parse_data({"app": "exports"}, tmp_path, "test", problems)
+    catalog = parse_metrics(SAMPLE_METRICS, links, "test", problems)
+    assert not problems
+    csv_settings = no_model.replace(default_channel=dataclasses.replace(no_model.default_channel, data=links,
+                                                                          metrics=catalog))
+    chat = await start_bot(settings_=csv_settings)
+    asked = await chat.say("alice", "#general", "@chatops why did signups drop?")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    answer = chat.answer(asked)
+    assert answer.startswith("**signups** fell −") and "(duckdb)" in answer
+    assert re.search(r"^1\. `platform=android & country=BR`: \*\*\d+%\*\* of the change", answer, re.M)
+    assert "**When:** it started around" in answer
+    sql = {f["name"]: f for f in files_in(slack, asked)}["signups-queries.sql"]["content"].decode()
+    assert "per segment in each window" in sql and "CASE WHEN" in sql
