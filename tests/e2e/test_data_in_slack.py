@@ -3,10 +3,12 @@ behind it; with and without a model; metric names that need asking back; linking
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -208,9 +210,6 @@ async def test_a_missing_data_file_is_a_plain_message_with_retry(start_bot, no_m
 async def test_the_same_question_over_csv_files_goes_through_duckdb(start_bot, no_model, slack, tmp_path):
     """A folder of CSV exports is one DuckDB view per file; the analysis takes DuckDB's plan (leaves,
     then the series with the dominant segment's beside it) and reaches the same answer."""
-    import csv
-    import sqlite3
-
     folder = tmp_path / "exports"
     folder.mkdir()
     with sqlite3.connect(tmp_path / "data" / "app.db") as conn:
