@@ -1,8 +1,10 @@
 """Commits, merges and tags around a metric's onset, ranked as *candidate* explanations.
 
 Score = closeness in time (half-weight at 1 day before the onset, decaying) + relevance: words of the
-metric, its table and the segments found, matched against the commit message and the touched paths
-(`src/android/SignupForm.kt` has the words android, signup, form). Candidates, never proven causes.
+metric, its table and the segments found, matched against the commit message, the touched paths
+(`src/android/SignupForm.kt` has the words android, signup, form) and, for the commits closest to the
+onset, the lines they changed (a flag file's `android_signup_consent: true`). Candidates, never
+proven causes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import git
@@ -18,6 +20,8 @@ import git
 LOOKBACK = dt.timedelta(days=7)
 MAX_CANDIDATES = 5
 MAX_PATHS = 200  # per commit read from git
+DIFFED = 40  # commits nearest the onset whose changed lines are read too
+MAX_DIFF_CHARS = 200_000  # of one commit's diff
 FIELD, RECORD = "\x1f", "\x1e"
 
 
@@ -31,6 +35,7 @@ class Change:
     kind: str  # commit | merge | tag
     paths: tuple[str, ...] = ()
     url: str | None = None
+    changed_words: frozenset[str] = frozenset()  # words on the lines it added or removed (when read)
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,9 @@ class Candidate:
 
 
 def read_changes(repo: str, mirror: Path, sha: str, since: dt.datetime, until: dt.datetime,
-                 web_url: str | None) -> list[Change]:
-    """Commits (with merges) reachable from `sha` and tags, dated in [since, until)."""
+                 web_url: str | None, *, near: dt.datetime | None = None) -> list[Change]:
+    """Commits (with merges) reachable from `sha` and tags, dated in [since, until); with `near`, the
+    changed lines of the DIFFED commits closest to it are read as well."""
     handle = git.Repo(mirror)
     output = handle.git.log(sha, f"--since={since.isoformat()}Z", f"--until={until.isoformat()}Z",
                             f"--format={RECORD}%H{FIELD}%ct{FIELD}%an{FIELD}%P{FIELD}%s", "--name-only", "-n", "500")
@@ -65,7 +71,18 @@ def read_changes(repo: str, mirror: Path, sha: str, since: dt.datetime, until: d
             commit = peeled or target
             changes.append(Change(repo, commit, when, "", f"tag {name}" + (f": {subject}" if subject else ""),
                                   "tag", (), f"{web_url}/releases/tag/{name}" if web_url else None))
+    if near is not None:
+        commits = sorted((c for c in changes if c.kind == "commit"), key=lambda c: abs(c.when - near))[:DIFFED]
+        diffed = {c.sha: replace(c, changed_words=_changed_words(handle, c.sha)) for c in commits}
+        changes = [diffed.get(c.sha, c) if c.kind == "commit" else c for c in changes]
     return changes
+
+
+def _changed_words(handle: git.Repo, sha: str) -> frozenset[str]:
+    diff = handle.git.show(sha, "--format=", "-U0", "--no-color", "--no-ext-diff")[:MAX_DIFF_CHARS]
+    lines = (line[1:] for line in diff.splitlines()
+             if line[:1] in "+-" and not line.startswith(("+++", "---")))
+    return frozenset(word for line in lines for word in _words(line))
 
 
 def rank(changes: list[Change], onset: dt.datetime, terms: dict[str, str], *, grace: dt.timedelta,
@@ -80,14 +97,20 @@ def rank(changes: list[Change], onset: dt.datetime, terms: dict[str, str], *, gr
         if before < -grace.total_seconds() / 86400 or before > LOOKBACK.days:
             continue
         closeness = math.exp(-max(before, 0.0) / 1.44)  # 0.5 at one day before
-        words = _words(change.subject) | {w for path in change.paths for w in _words(path)}
-        matched = [(word, why) for word, why in terms.items() if _stem(word) in words]
+        said = _words(change.subject) | {w for path in change.paths for w in _words(path)}
+        matched = [(word, why) for word, why in terms.items() if _stem(word) in said | change.changed_words]
         relevance = min(1.0, 0.5 * len(matched))
         reasons = [_when(before, anchor)]
-        reasons += [f"{'touches' if change.paths else 'mentions'} “{word}” ({why})" for word, why in matched[:3]]
+        reasons += [f"{_how(change, _stem(word), said)} “{word}” ({why})" for word, why in matched[:3]]
         candidates.append(Candidate(change, round(closeness + relevance, 4), tuple(reasons)))
     candidates.sort(key=lambda c: (-c.score, abs((onset - c.change.when).total_seconds())))
     return candidates[:limit]
+
+
+def _how(change: Change, stem: str, said: set[str]) -> str:
+    if stem not in said:
+        return "changes a line with"
+    return "touches" if change.paths else "mentions"
 
 
 def _when(days_before: float, anchor: str) -> str:

@@ -48,7 +48,7 @@ async def add_candidates(e: Explanation, repos: RunRepos | None) -> None:
         try:
             pinned = await repos.pin(link.name)
             changes += await asyncio.to_thread(read_changes, link.name, pinned.mirror, pinned.sha, since, until,
-                                               link.web_url)
+                                               link.web_url, near=anchor)
         except UserError as exc:
             log.warning("candidate commits: skipping %s (%s)", link.name, exc.kind)
     e.candidates = rank(changes, anchor, search_terms(e), grace=grace, anchor=label)

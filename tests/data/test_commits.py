@@ -60,3 +60,30 @@ def test_the_relevant_commit_just_before_the_onset_ranks_first(tmp_path):
                                  "touches “signup” (the metric)")
     assert {c.change.sha for c in ranked} >= {noise}
     assert len(ranked) <= 5
+
+
+def test_a_commit_whose_changed_lines_name_the_segment_ranks_above_a_closer_unrelated_one(tmp_path):
+    repo = tmp_path / "app"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "README.md", "Start", ONSET - dt.timedelta(days=30))
+    flags = repo / "config" / "flags.yml"
+    flags.parent.mkdir()
+    flags.write_text("dark_mode: false\nandroid_signup_consent: false\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Initial flags", when=ONSET - dt.timedelta(days=20))
+    flags.write_text("dark_mode: false\nandroid_signup_consent: true\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Update flags", when=ONSET - dt.timedelta(hours=10))
+    culprit = git(repo, "rev-parse", "HEAD")
+    noise = commit(repo, "site/footer.css", "Tweak footer", ONSET - dt.timedelta(hours=2))
+
+    terms = {"android": "segment platform=android", "signup": "the metric"}
+    window = (ONSET - dt.timedelta(days=7), ONSET + dt.timedelta(days=1))
+    blind = rank(read_changes("acme/app", repo, noise, *window, None), ONSET, terms, grace=dt.timedelta(days=1))
+    assert blind[0].change.sha == noise  # subjects and paths alone: only closeness
+    ranked = rank(read_changes("acme/app", repo, noise, *window, None, near=ONSET), ONSET, terms,
+                  grace=dt.timedelta(days=1))
+    assert ranked[0].change.sha == culprit
+    assert ranked[0].reasons == ("10 h before the onset", "changes a line with “android” (segment platform=android)",
+                                 "changes a line with “signup” (the metric)")
