@@ -43,6 +43,7 @@ from itertools import combinations
 import numpy as np
 
 MIN_SHARE = 0.02  # a cause must explain at least 2 % of the change
+REPORT_SHARE = 0.05  # and, fitted with the others, at least 5 % to be reported (docs/analysis.md)
 NOISE_SHARE = 0.05  # and move the total by at least 5 % of what noise alone could move it
 DEPTH_DISCOUNT = 0.7  # each extra condition must earn 43 % more gain (1 / 0.7) to be preferred (docs/analysis.md)
 MAD_TO_SIGMA = 1.4826  # the MAD of a normal distribution times this is its standard deviation
@@ -345,7 +346,7 @@ def _ranked(causes: list[Cause], total_change: float, noise: float, max_causes: 
     """The causes by the size of their effect, without those that end up explaining almost none of the
     change (a refinement inside a cause already taken adds ~0 once the causes are fitted jointly)."""
     if total_change != 0:
-        causes = [cause for cause in causes if abs(cause.share) >= MIN_SHARE]
+        causes = [cause for cause in causes if abs(cause.share) >= REPORT_SHARE]
     causes = sorted(causes, key=lambda cause: -abs(cause.change))[:max_causes]
     return Localization(causes, total_change, float(sum(cause.share for cause in causes)), noise)
 

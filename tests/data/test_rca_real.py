@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.rca_realworld import arrays, incidents
-from bot.data.rca import MIN_SHARE, Leaves, localize_ratio
+from bot.data.rca import REPORT_SHARE, Leaves, localize_ratio
 
 CASES = {case["case"]: case for case in incidents()}
 
@@ -21,7 +21,7 @@ def test_a_real_incident_names_the_segment_the_engineers_labelled_and_nothing_el
 def test_no_reported_cause_explains_less_than_the_minimum_share():
     for case in list(CASES.values())[:40]:
         found = localize_ratio(*arrays(case))
-        assert all(abs(c.share) >= MIN_SHARE for c in found.causes), case["case"]
+        assert all(abs(c.share) >= REPORT_SHARE for c in found.causes), case["case"]
 
 
 def test_a_counted_rate_does_not_blame_a_tiny_leaf_for_sampling_noise():
