@@ -359,7 +359,9 @@ def localize_additive(leaves: Leaves, actual: np.ndarray | Sequence[float], expe
     if len(leaves) == 0:
         return Localization([], total_change, 0.0, 0.0)
     cuboids = _cuboids(leaves, max_depth)
-    picks, noise, _ = _search(cuboids, a, f, max_causes=max_causes, change=total_change, conserve=False)
+    counting = bool(np.all((a >= 0) & (a == np.round(a))))  # event counts vary at least as Poisson counts do
+    picks, noise, _ = _search(cuboids, a, f, max_causes=max_causes, change=total_change, conserve=False,
+                              least_variance=np.maximum(f, 0.0) if counting else 0.0)
     causes = []
     for p in picks:
         segment_actual = float(a[p.members].sum())

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.rca_realworld import arrays, incidents
-from bot.data.rca import REPORT_SHARE, Leaves, localize_ratio
+from bot.data.rca import REPORT_SHARE, Leaves, localize_additive, localize_ratio
 
 CASES = {case["case"]: case for case in incidents()}
 
@@ -37,3 +37,16 @@ def test_a_counted_rate_does_not_blame_a_tiny_leaf_for_sampling_noise():
     after[0] = 3_000.0  # a real fall in a big leaf is still found
     loud = localize_ratio(Leaves.from_rows(["country"], keys), after, visits, before, visits)
     assert [str(c.segment) for c in loud.causes] == ["country=c0"]
+
+
+def test_an_event_count_does_not_blame_a_tiny_leaf_for_poisson_noise():
+    """50 big leaves keep exactly their 10,000 events; a leaf of 3 events has none this time.
+    Relative noise (0 here) would call it the cause; counts vary at least as Poisson counts do."""
+    keys = [(f"c{i}",) for i in range(51)]
+    before = np.array([10_000.0] * 50 + [3.0])
+    after = before.copy()
+    after[-1] = 0.0
+    assert localize_additive(Leaves.from_rows(["country"], keys), after, before).causes == []
+    after[0] = 7_000.0
+    assert [str(c.segment) for c in localize_additive(Leaves.from_rows(["country"], keys), after, before).causes] \
+        == ["country=c0"]
