@@ -1,10 +1,11 @@
-"""The SQL behind a metric's numbers, for each engine: one scan per question.
+"""The SQL behind a metric's numbers, for each engine (which statements run is bot/data/scan.py's choice).
 
-- by time: `GROUP BY bucket, dimensions` over the whole span of both windows, returning each
-  group's numerator, denominator, row count and latest timestamp; the series, both windows' leaves
-  and the data's freshness all come from that one result;
-- by slices (no time column): `GROUP BY dimensions` with each aggregate twice, once
-  `FILTER (WHERE <baseline slice>)` and once for the current slice.
+- `series_and_leaves_sql`: `GROUP BY bucket, dimensions` over the span of both windows, each distinct
+  aggregate once, and the latest timestamp; the series, both windows' leaves and the data's
+  freshness all come from that one result (row stores);
+- `windows_sql` / `slices_sql`: `GROUP BY dimensions` with each aggregate twice, once
+  `FILTER (WHERE <baseline>)` and once for the current window or slice;
+- `series_sql`: `GROUP BY bucket`, with a focus segment's aggregates beside the total's (`within`).
 Time columns may hold ISO text, epoch seconds or milliseconds, dates or timestamps; the kind is
 read from one sample value, so literals and buckets match it and indexes on the column still work.
 """
