@@ -72,8 +72,9 @@ def main() -> None:
     tally = {"all": [0, 0, 0]} | {f"{n} condition{'s' if n > 1 else ''}": [0, 0, 0] for n in (1, 2, 3)}
     seconds = []
     cases = incidents()
-    for incident in cases:
-        leaves, successes, requests, expected_successes, expected_requests = arrays(incident)
+    read = [arrays(incident) for incident in cases]
+    for incident, (leaves, successes, requests, expected_successes, expected_requests) in zip(
+            cases, read, strict=True):
         started = time.perf_counter()
         found = localize_ratio(leaves, successes, requests, expected_successes, expected_requests)
         seconds.append(time.perf_counter() - started)
@@ -93,8 +94,8 @@ def main() -> None:
     tp, fp, fn = tally["all"]
     f1 = 2 * tp / (2 * tp + fp + fn)
     counts = [0, 0, 0]  # the same incidents as an additive metric: failures, not the success rate
-    for incident in cases:
-        leaves, successes, requests, expected_successes, expected_requests = arrays(incident)
+    for incident, (leaves, successes, requests, expected_successes, expected_requests) in zip(
+            cases, read, strict=True):
         found = localize_additive(leaves, requests - successes, expected_requests - expected_successes)
         predicted = {frozenset(cause.segment.conditions) for cause in found.causes}
         truth = {frozenset(cause.items()) for cause in incident["cause"]}

@@ -131,10 +131,8 @@ def explain_slices(source: DataSource, metric: Metric, baseline_where: str, curr
     result = source.query(sql, max_rows=MAX_GROUPS, timeout=timeout)
     if result.truncated:
         raise UserError(f"more than {MAX_GROUPS:,} segments; drop a high-cardinality dimension.", kind="data")
-    width = len(aggregates.distinct)
-    values = np.column_stack([*aggregates.values(result.rows, dims), *aggregates.values(result.rows, dims + width)]) \
-        if result.rows else np.zeros((0, 6))
-    leaves = leaf_table(metric.dimensions, [row[:dims] for row in result.rows], values)
+    leaves = leaf_table(metric.dimensions, [row[:dims] for row in result.rows],
+                        aggregates.both_parts(result.rows, dims))
     explanation = _compare(source, metric, leaves, f"`{current_where}` vs `{baseline_where}`",
                            current_where, baseline_where, scale=1.0, per_day=False, days=(1.0, 1.0))
     explanation.receipts = [Receipt(f"{metric.name} per segment in both slices", result.sql, len(result.rows),

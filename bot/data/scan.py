@@ -190,9 +190,9 @@ class Aggregates:
         wanted = (numerator, denominator if metric.is_ratio and denominator else "COUNT(*)", "COUNT(*)")
         self.distinct: list[str] = []
         self.column: list[int] = []
+        known: list[str] = []  # the distinct aggregates, normalized
         for text in wanted:
             normal = sqlglot.parse_one(text, read=dialect).sql(dialect=dialect).lower()
-            known = [sqlglot.parse_one(t, read=dialect).sql(dialect=dialect).lower() for t in self.distinct]
             if normal not in known:
                 self.distinct.append(text)
                 known.append(normal)
@@ -202,6 +202,13 @@ class Aggregates:
         """num, den, n from the `distinct` columns that start at `first`."""
         columns = [_numbers(rows, first + i) for i in range(len(self.distinct))]
         return [columns[i] for i in self.column]
+
+    def both_parts(self, rows: Sequence[tuple], first: int) -> np.ndarray:
+        """(rows, 6): num, den, n of the baseline part then of the current part, from a query that
+        selects the `distinct` aggregates for each part in turn, starting at column `first`."""
+        if not rows:
+            return np.zeros((0, 6))
+        return np.column_stack([*self.values(rows, first), *self.values(rows, first + len(self.distinct))])
 
 
 def _latest(values: Sequence[object], time: msql.TimeColumn) -> dt.datetime | None:
@@ -254,10 +261,7 @@ class NarrowScans(WindowScan):
         sql = msql.windows_sql(metric, self.time, self.comparison.span, windows, self.aggregates.distinct, dialect,
                                MAX_GROUPS + 1)
         rows = self._run(sql, f"{metric.name} per segment in each window").rows
-        width = len(self.aggregates.distinct)
-        values = np.column_stack([*self.aggregates.values(rows, dims), *self.aggregates.values(rows, dims + width)]) \
-            if rows else np.zeros((0, 6))
-        self.table = leaf_table(metric.dimensions, [row[:dims] for row in rows], values)
+        self.table = leaf_table(metric.dimensions, [row[:dims] for row in rows], self.aggregates.both_parts(rows, dims))
         return self.table
 
     def series(self, focus: Segment | None) -> Series:
