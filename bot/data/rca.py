@@ -283,8 +283,12 @@ def _search(cuboids: list[_Cuboid], actual: np.ndarray, expected: np.ndarray, *,
     candidates = sum(int(np.count_nonzero(np.bincount(c.key, minlength=c.size()))) for c in cuboids)
     z = math.sqrt(2.0 * math.log(max(candidates, 2)))
     unexplained = np.ones(len(actual), dtype=bool)
-    def noise_variance(fitted: np.ndarray) -> np.ndarray:
-        return np.maximum(_noise_variance(actual, fitted, _noise_scales(actual, fitted, unexplained)), least_variance)
+
+    def noise_variance(fitted: np.ndarray, scales_from: np.ndarray | None = None) -> np.ndarray:
+        """Per-leaf noise around `fitted`, its scales estimated around `scales_from` (default: `fitted`)
+        over the leaves not yet explained, and never under `least_variance` (counting noise)."""
+        scales = _noise_scales(actual, fitted if scales_from is None else scales_from, unexplained)
+        return np.maximum(_noise_variance(actual, fitted, scales), least_variance)
 
     noise = z * math.sqrt(float(noise_variance(expected).sum()))
     min_gain = max(MIN_SHARE * abs(change), NOISE_SHARE * noise,
@@ -305,7 +309,7 @@ def _search(cuboids: list[_Cuboid], actual: np.ndarray, expected: np.ndarray, *,
         chosen.append((cuboid, cell, index))
         current = _fit([i for _, _, i in chosen], actual, expected, conserve)
         unexplained[index] = False
-    variance = np.maximum(_noise_variance(actual, expected, _noise_scales(actual, current, unexplained)), least_variance)
+    variance = noise_variance(expected, scales_from=current)
 
     def misfit(segments: list[np.ndarray]) -> float:
         return float(np.abs(actual - _fit(segments, actual, expected, conserve)).sum())
