@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bot.data.rca import Leaves, localize_additive, localize_ratio
+from bot.data.analysis.rca import Leaves, localize_additive, localize_ratio
 
 NOISE_LEVELS = (0.0, 0.05, 0.10, 0.20)
 CASE_TYPES = ("single", "combo", "multi", "noisy", "rate", "mix")

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bot.data.rca import Leaves, localize_additive, localize_ratio
+from bot.data.analysis.rca import Leaves, localize_additive, localize_ratio
 
 DATA = Path(__file__).resolve().parent / "data" / "robustspot_rs.jsonl.gz"
 HISTORY = 4  # minutes before the incident whose mean is the expectation

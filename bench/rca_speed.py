@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._rca_data import CAUSE, DIMENSIONS, ONSET, TODAY, ensure
-from bot.data.duckdb_source import DuckDBSource
-from bot.data.explain import MAX_GROUPS, explain_window
-from bot.data.metrics import Metric
-from bot.data.source import DataSource, QueryLimits
-from bot.data.sqlite_source import SQLiteSource
-from bot.data.windows import parse_period
+from bot.data.analysis.explain import MAX_GROUPS, explain_window
+from bot.data.analysis.metrics import Metric
+from bot.data.analysis.windows import parse_period
+from bot.data.sources.duckdb_source import DuckDBSource
+from bot.data.sources.source import DataSource, QueryLimits
+from bot.data.sources.sqlite_source import SQLiteSource
 
 TIMEOUT = 600.0
 METRIC = Metric(name="events", source="events", table="events", value="count(*)", time="ts",

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bot.git_auth import GitAuth
-from bot.repos import parse_repo
+from bot.repos.git_auth import GitAuth
+from bot.repos.links import parse_repo
+from bot.repos.workspace import Workspaces
 from bot.settings import Settings
-from bot.workspace import Workspaces
 
 DATA = Path(__file__).resolve().parent / ".data"
 

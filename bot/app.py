@@ -18,26 +18,26 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.agent import Agent, Budgets
-from bot.forge import GitHub
-from bot.git_auth import GitAuth
-from bot.github_auth import GitHubAuth
-from bot.intake import Intake
-from bot.job import Identity, RunJob
-from bot.linking import Linker
-from bot.llm import ChatModel
-from bot.publish import Publisher
+from bot.agent.llm import ChatModel
+from bot.agent.loop import Agent, Budgets
+from bot.agent.tokens import count_text
+from bot.changes.forge import GitHub
+from bot.changes.publish import Publisher
 from bot.redact import Redactor
-from bot.runner import Runner
-from bot.sandbox import Sandbox
-from bot.server import HttpFront
+from bot.repos.git_auth import GitAuth
+from bot.repos.github_auth import GitHubAuth
+from bot.repos.linking import Linker
+from bot.repos.sandbox import Sandbox
+from bot.repos.workspace import Workspaces
+from bot.run.intake import Intake
+from bot.run.job import Identity, RunJob
+from bot.run.runner import Runner
 from bot.settings import Settings
-from bot.signature import RequestVerifier
-from bot.slack_client import make_web_client
-from bot.slack_io import SlackIO
-from bot.store import Store
-from bot.tokens import count_text
-from bot.workspace import Workspaces
+from bot.slack.client import make_web_client
+from bot.slack.http_front import HttpFront
+from bot.slack.io import SlackIO
+from bot.slack.signature import RequestVerifier
+from bot.store.sqlite import Store
 from skills import SKILLS
 from skills.base import Skill
 

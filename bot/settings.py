@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.channel_config import ChannelConfig, load_config_file
-from bot.data.links import PASSWORD_PREFIX
+from bot.config import ChannelConfig, load_config_file
+from bot.data.sources.links import PASSWORD_PREFIX
 from bot.errors import SettingsError
 
 SLACK_API_URL = "https://slack.com/api/"

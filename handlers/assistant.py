@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.store import ThreadSession
+from bot.store.sqlite import ThreadSession
 
 GREETING = "Hi! Ask me about your team's code and data. I'll show what I'm doing while I work."
 

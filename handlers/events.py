@@ -7,7 +7,7 @@ import re
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.intake import Turn
+from bot.run.intake import Turn
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from bot.attachment import Attachment
 from bot.errors import SkillError
 
 if TYPE_CHECKING:
+    from bot.changes.proposal import Proposer
     from bot.data.catalog import ChannelData
-    from bot.proposals import Proposer
-    from bot.run_repos import RunRepos
-    from bot.sandbox import Sandbox
+    from bot.repos.run_repos import RunRepos
+    from bot.repos.sandbox import Sandbox
 
 DEFAULT_OUTPUT_LIMIT = 12_000  # characters of one tool result given to the model
 

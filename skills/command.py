@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.errors import SkillError
-from bot.sandbox import SandboxUnavailableError
+from bot.repos.sandbox import SandboxUnavailableError
 from skills.base import RunContext
 
 

@@ -6,14 +6,14 @@ import asyncio
 import datetime as dt
 
 from bot.attachment import Attachment
-from bot.data import table as tables
+from bot.data.analysis.explain import Explanation, explain_window
+from bot.data.analysis.metric_sql import quote, table_sql
+from bot.data.analysis.windows import Comparison, parse_period, parse_window
 from bot.data.chart import contributions_chart, series_chart
-from bot.data.explain import Explanation, explain_window
-from bot.data.metric_sql import quote, table_sql
 from bot.data.report import sql_file, to_markdown
-from bot.data.source import DataSource
+from bot.data.sources import table as tables
+from bot.data.sources.source import DataSource
 from bot.data.why import add_candidates
-from bot.data.windows import Comparison, parse_period, parse_window
 from bot.errors import SkillError
 from skills.base import RunContext
 

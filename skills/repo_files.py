@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from bot.errors import SkillError
-from bot.workspace import Worktree
+from bot.repos.workspace import Worktree
 from skills.base import RunContext
 
 MAX_ENTRIES = 200

@@ -9,7 +9,7 @@ import re
 import git
 
 from bot.errors import SkillError
-from bot.run_repos import Pinned
+from bot.repos.run_repos import Pinned
 from skills.base import RunContext
 from skills.repo_files import MAX_LINE_CHARS
 

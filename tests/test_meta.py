@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.cli import main
+from bot.cli.main import main
 from skills import SKILLS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def test_every_declared_event_has_a_handler_and_vice_versa():
 def test_the_slash_command_and_interactivity_match_the_handlers():
     assert {c["command"] for c in MANIFEST["features"]["slash_commands"]} == set(handlers.COMMANDS)
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is bool(handlers.ACTIONS)
-    bot_source = "\n".join(p.read_text() for p in (ROOT / "bot").glob("*.py"))
+    bot_source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     for action_id in handlers.ACTIONS:  # every handled action is one the bot puts on a message
         assert f'"{action_id}"' in bot_source, action_id
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.data.links import DataLink, open_source
-from bot.data.metrics import Metric, find_metric
-from bot.data.source import DataSource, QueryLimits
+from bot.data.analysis.metrics import Metric, find_metric
+from bot.data.sources.links import DataLink, open_source
+from bot.data.sources.source import DataSource, QueryLimits
 from bot.errors import SkillError, UserError
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.sqlite import Store
 
 NO_DATA = ("No data source is linked to this channel. Link one with `/chatops link data <name> <url>` "
            "(SQLite, DuckDB, CSV/Parquet or PostgreSQL) or under `data:` in chatops.yml.")

@@ -13,7 +13,7 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.data.explain import Explanation
+from bot.data.analysis.explain import Explanation
 from bot.data.report import SHOWN_COMMITS, number
 
 WIDTH, HEIGHT = 960, 440

@@ -12,11 +12,11 @@ import asyncio
 import re
 
 from bot.data.catalog import ChannelData
-from bot.data.links import DataLink, open_source
-from bot.data.source import QueryLimits
+from bot.data.sources.links import DataLink, open_source
+from bot.data.sources.source import QueryLimits
 from bot.errors import SkillError, UserError
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.sqlite import Store
 
 USAGE = "Use `/chatops link data <name> <url or file>`, e.g. `/chatops link data app sqlite:///app.db`."
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.data.explain import Explanation
-from bot.data.rca import Cause
+from bot.data.analysis.explain import Explanation
+from bot.data.analysis.rca import Cause
 
 SHOWN_CAUSES = 3
 SHOWN_COMMITS = 3

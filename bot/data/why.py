@@ -7,10 +7,10 @@ import datetime as dt
 import logging
 import re
 
+from bot.data.analysis.explain import Explanation
 from bot.data.commits import LOOKBACK, Change, rank, read_changes
-from bot.data.explain import Explanation
 from bot.errors import UserError
-from bot.run_repos import RunRepos
+from bot.repos.run_repos import RunRepos
 
 log = logging.getLogger(__name__)
 

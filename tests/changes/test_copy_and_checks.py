@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import copy_change
-from bot.checks import commands_from_agents_md
+from bot.changes import copy as copy_change
+from bot.changes.checks import commands_from_agents_md
 
 
 @pytest.mark.parametrize(("text", "old", "new", "scope"), [

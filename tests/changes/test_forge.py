@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.forge import ForgeError, GitHub
-from bot.github_auth import GitHubAuth
+from bot.changes.forge import ForgeError, GitHub
+from bot.repos.github_auth import GitHubAuth
 from bot.settings import Settings
 from sim.github import GitHubEmulator
 

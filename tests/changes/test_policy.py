@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.changes import Diff, FileChange
-from bot.policy import ChangePolicy, evaluate, matches
+from bot.changes.diff import Diff, FileChange
+from bot.changes.policy import evaluate, matches
+from bot.config import ChangePolicy
 
 
 def diff(*files: FileChange) -> Diff:

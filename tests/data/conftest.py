@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bot.data.duckdb_source import DuckDBSource
-from bot.data.links import DataLink, open_source, parse_target
-from bot.data.source import DataSource, QueryLimits
-from bot.data.sqlite_source import SQLiteSource
+from bot.data.sources.duckdb_source import DuckDBSource
+from bot.data.sources.links import DataLink, open_source, parse_target
+from bot.data.sources.source import DataSource, QueryLimits
+from bot.data.sources.sqlite_source import SQLiteSource
 from sim.postgres import LocalPostgres, find_postgres_bin
 
 ORDER_COUNT = 20_000

@@ -10,13 +10,13 @@ import sqlite3
 import duckdb
 import pytest
 
-from bot.data.duckdb_source import DuckDBSource
-from bot.data.explain import explain_slices, explain_window
-from bot.data.metrics import Metric
+from bot.data.analysis.explain import explain_slices, explain_window
+from bot.data.analysis.metrics import Metric
+from bot.data.analysis.windows import parse_period
 from bot.data.report import to_json, to_markdown
-from bot.data.source import QueryLimits
-from bot.data.sqlite_source import SQLiteSource
-from bot.data.windows import parse_period
+from bot.data.sources.duckdb_source import DuckDBSource
+from bot.data.sources.source import QueryLimits
+from bot.data.sources.sqlite_source import SQLiteSource
 from sim.data import seed_signups
 
 TODAY = dt.date(2026, 11, 21)

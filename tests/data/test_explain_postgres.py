@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bot.data.explain import explain_window
-from bot.data.metrics import Metric
-from bot.data.source import QueryLimits
-from bot.data.sqlite_source import SQLiteSource
-from bot.data.windows import parse_period
+from bot.data.analysis.explain import explain_window
+from bot.data.analysis.metrics import Metric
+from bot.data.analysis.windows import parse_period
+from bot.data.sources.source import QueryLimits
+from bot.data.sources.sqlite_source import SQLiteSource
 from sim.data import seed_signups
 
 from .conftest import postgres_source_for

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from bot.data.guard import guard_select
+from bot.data.sources.guard import guard_select
 from bot.errors import SkillError
 from tests.data.attacks import ATTACKS
 

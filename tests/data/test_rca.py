@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from bot.data.rca import Cause, Leaves, Localization, Segment, localize_additive, localize_ratio
+from bot.data.analysis.rca import Cause, Leaves, Localization, Segment, localize_additive, localize_ratio
 
 DIMS = {
     "platform": ["android", "ios", "web"],

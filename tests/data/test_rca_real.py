@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.rca_realworld import arrays, incidents
-from bot.data.rca import REPORT_SHARE, Leaves, localize_additive, localize_ratio
+from bot.data.analysis.rca import REPORT_SHARE, Leaves, localize_additive, localize_ratio
 
 CASES = {case["case"]: case for case in incidents()}
 

@@ -15,9 +15,9 @@ import time
 import psycopg
 import pytest
 
-from bot.data.duckdb_source import DuckDBSource
-from bot.data.source import QueryTimeoutError
-from bot.data.sqlite_source import SQLiteSource
+from bot.data.sources.duckdb_source import DuckDBSource
+from bot.data.sources.source import QueryTimeoutError
+from bot.data.sources.sqlite_source import SQLiteSource
 from bot.errors import SkillError, UserError
 from tests.data.attacks import ATTACKS
 from tests.data.conftest import (

@@ -4,8 +4,8 @@ import uuid
 
 import numpy as np
 
-from bot.data.rca import Segment
-from bot.data.scan import leaf_table
+from bot.data.analysis.rca import Segment
+from bot.data.analysis.scan import leaf_table
 
 
 def _values(*counts: float) -> np.ndarray:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.channel_config import load_config_file
-from bot.data.changepoint import find_change, seasonal_adjust
-from bot.data.metrics import Metric, find_metric
-from bot.data.question import parse_question
-from bot.data.windows import parse_period
+from bot.config import load_config_file
+from bot.data.analysis.changepoint import find_change, seasonal_adjust
+from bot.data.analysis.metrics import Metric, find_metric
+from bot.data.analysis.question import parse_question
+from bot.data.analysis.windows import parse_period
 from bot.errors import UserError
 
 SATURDAY = dt.date(2026, 11, 21)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import Deps, build_app
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.sqlite import Store
 from sim.slack import SlackEmulator
 
 BOT_TOKEN = "xoxb-sim-bot-token-0001"

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from bot.doctor import Doctor
+from bot.cli.doctor import Doctor
 from sim.openai import Reply
 
 from .conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET

@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from bot.data.config import parse_data, parse_metrics
+from bot.config import parse_data, parse_metrics
 from sim.data import SAMPLE_METRICS, plant_release, seed_signups
 from sim.github import GitHubEmulator
 from sim.openai import Reply

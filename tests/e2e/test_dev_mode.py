@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from bot.dev import run_dev
+from bot.cli.dev import run_dev
 from bot.settings import Settings
 from sim.openai import Reply
 

@@ -79,7 +79,7 @@ def test_a_typo_is_a_one_line_error(project):
 
 
 async def test_doctor_opens_every_data_source_and_checks_the_metrics_tables(project, tmp_path):
-    from bot.doctor import Doctor
+    from bot.cli.doctor import Doctor
 
     config = tmp_path / "chatops.yml"
     config.write_text(yaml.safe_dump({"defaults": {"data": {"app": str(project / "data" / "app.db"),

@@ -151,7 +151,7 @@ async def test_a_bug_is_logged_with_the_run_id_and_the_user_gets_an_apology(star
 
 
 async def test_graceful_restart_interrupts_running_runs_and_tells_the_thread(start_bot, settings, slack, model):
-    from bot.store import Store
+    from bot.store.sqlite import Store
 
     chat = await start_bot()
     model.script(Reply.hang())
@@ -167,7 +167,7 @@ async def test_graceful_restart_interrupts_running_runs_and_tells_the_thread(sta
 
 
 async def test_after_a_crash_running_runs_are_reported_and_queued_ones_start(start_bot, settings, slack, model):
-    from bot.store import Store
+    from bot.store.sqlite import Store
 
     # The state a crashed process leaves behind: one run mid-way (with its progress message), one queued.
     slack.deliveries_enabled = False

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.answer import PIECE_LIMIT
-from bot.slack_client import make_web_client
+from bot.slack.answer import PIECE_LIMIT
+from bot.slack.client import make_web_client
 from sim.openai import Reply
 
 from .conftest import BOT_TOKEN

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.git_auth import GitAuth
-from bot.repos import parse_repo
-from bot.run_repos import RunRepos
-from bot.sandbox import Sandbox
+from bot.repos.git_auth import GitAuth
+from bot.repos.links import parse_repo
+from bot.repos.run_repos import RunRepos
+from bot.repos.sandbox import Sandbox
+from bot.repos.workspace import Workspaces
 from bot.settings import Settings
-from bot.workspace import Workspaces
 from skills.base import RunContext
 
 API_FILES = {

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from bot.errors import SkillError
-from bot.sandbox import Sandbox, SandboxUnavailableError
+from bot.repos.sandbox import Sandbox, SandboxUnavailableError
 from skills.command import run_command
 
 

@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from bot.errors import UserError
-from bot.git_auth import GitAuth
-from bot.repos import parse_repo
-from bot.workspace import Workspaces
+from bot.repos.git_auth import GitAuth
+from bot.repos.links import parse_repo
+from bot.repos.workspace import Workspaces
 from sim.github import GitHubEmulator
 
 from .conftest import API_FILES, git

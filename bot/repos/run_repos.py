@@ -1,0 +1,139 @@
+"""The repos one run can work on: the chosen one pinned to a commit up front; a worktree for each
+made on first use and removed when the run ends. Also what the run read, for its receipts, and
+which AGENTS.md files the model has been given."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from bot.changes.diff import apply_patch
+from bot.errors import SkillError
+from bot.repos.links import RepoLink, find_repo
+from bot.repos.workspace import Workspaces, Worktree
+
+log = logging.getLogger(__name__)
+
+AGENTS_FILE = "AGENTS.md"
+AGENTS_BUDGET = 16 * 1024  # bytes of AGENTS.md per run, root included
+
+
+@dataclass
+class Pinned:
+    link: RepoLink
+    mirror: Path
+    branch: str
+    sha: str
+
+
+@dataclass
+class RunRepos:
+    workspaces: Workspaces
+    links: list[RepoLink]
+    chosen: RepoLink
+    run_id: str
+    branch: str | None = None
+    pinned: dict[str, Pinned] = field(default_factory=dict)
+    worktrees: dict[str, Worktree] = field(default_factory=dict)
+    read: list[str] = field(default_factory=list)  # names of repos the model looked at, in order
+    agents_given: set[str] = field(default_factory=set)  # "repo:dir" whose AGENTS.md the model has
+    agents_bytes: int = 0
+    start_from: dict[str, tuple[str, str]] = field(default_factory=dict)  # repo -> (sha, patch) to continue from
+
+    async def prepare(self) -> Pinned:
+        """Fetch (if stale) and pin the chosen repo, so the whole run reads one commit."""
+        return await self.pin(self.chosen.name)
+
+    def link(self, name: str) -> RepoLink:
+        link = find_repo(self.links, name) if name else self.chosen
+        if link is None:
+            known = ", ".join(f"`{x.name}`" for x in self.links)
+            raise SkillError(f"no linked repo named {name!r}; linked here: {known}")
+        return link
+
+    async def pin(self, name: str) -> Pinned:
+        link = self.link(name)
+        if link.name not in self.pinned:
+            branch = self.branch if link is self.chosen else None
+            mirror, branch, sha = await self.workspaces.resolve(link, branch)
+            if link.name in self.start_from:  # continuing an earlier proposal: stay on its base
+                sha = self.start_from[link.name][0]
+            self.pinned[link.name] = Pinned(link, mirror, branch, sha)
+        pinned = self.pinned[link.name]
+        if link.name not in self.read:
+            self.read.append(link.name)
+        return pinned
+
+    async def worktree(self, name: str) -> Worktree:
+        pinned = await self.pin(name)
+        if pinned.link.name not in self.worktrees:
+            worktree = await self.workspaces.checkout(pinned.link, self.run_id, pinned.branch, sha=pinned.sha)
+            self.worktrees[pinned.link.name] = worktree
+            if pinned.link.name in self.start_from:
+                await asyncio.to_thread(apply_patch, worktree.path, self.start_from[pinned.link.name][1])
+        return self.worktrees[pinned.link.name]
+
+    def is_tracked(self, worktree: Worktree, relative: str) -> bool:
+        """Is the path in the pinned commit (as opposed to created during this run)?"""
+        try:
+            git.Repo(worktree.mirror).git.cat_file("-e", f"{worktree.sha}:{relative}")
+            return True
+        except git.GitCommandError:
+            return False
+
+    def root_agents_text(self, name: str) -> str:
+        """The whole AGENTS.md at the repo root, at the pinned commit ("" if there is none)."""
+        pinned = self.pinned.get(self.link(name).name)
+        if pinned is None:
+            return ""
+        try:
+            return git.Repo(pinned.mirror).git.show(f"{pinned.sha}:{AGENTS_FILE}")
+        except git.GitCommandError:
+            return ""
+
+    def root_agents_md(self, pinned: Pinned) -> str:
+        """The repo's top-level AGENTS.md, within budget, for the system prompt."""
+        try:
+            text = git.Repo(pinned.mirror).git.show(f"{pinned.sha}:{AGENTS_FILE}")
+        except git.GitCommandError:
+            return ""
+        self.agents_given.add(f"{pinned.link.name}:")
+        return self._within_budget(text, AGENTS_FILE)
+
+    def nearby_agents_md(self, worktree: Worktree, relative: str) -> str:
+        """AGENTS.md files in the directories leading to `relative` that the model has not seen yet."""
+        notes = []
+        parts = Path(relative).parts
+        directories = [Path(*parts[:i]) for i in range(1, len(parts) + 1)]
+        for directory in directories:
+            key = f"{worktree.link.name}:{directory}"
+            candidate = worktree.path / directory / AGENTS_FILE
+            if key in self.agents_given or not candidate.is_file():
+                continue
+            self.agents_given.add(key)
+            text = self._within_budget(candidate.read_text(errors="replace"), f"{directory}/{AGENTS_FILE}")
+            if text:
+                notes.append(f"Instructions from {directory}/{AGENTS_FILE} (they apply to files under it):\n{text}")
+        return "\n\n".join(notes)
+
+    def _within_budget(self, text: str, where: str) -> str:
+        left = AGENTS_BUDGET - self.agents_bytes
+        if left <= 0:
+            return ""
+        data = text.encode()
+        if len(data) > left:
+            text = data[:left].decode(errors="ignore") + f"\n[{where} truncated: {len(data) - left} more bytes]"
+        self.agents_bytes += min(len(data), left)
+        return text.strip()
+
+    async def close(self) -> None:
+        for worktree in self.worktrees.values():
+            try:
+                await self.workspaces.release(worktree)
+            except Exception as exc:  # a leftover worktree is removed on the next start
+                log.warning("could not remove worktree %s (%s)", worktree.path, type(exc).__name__)
+        self.worktrees.clear()

@@ -1,0 +1,46 @@
+"""A metric question answered with no model: "why did signups drop last week?" -> numbers, charts, SQL.
+
+The question is parsed deterministically (bot/data/question.py), the metric resolved against the
+channel's catalog (which asks back when the name is unknown or ambiguous), and the same analysis
+the explain_metric skill runs is posted as the answer, with the charts and the SQL as files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from bot.data.analysis.explain import Explanation, explain_window
+from bot.data.analysis.question import MetricQuestion
+from bot.data.analysis.windows import parse_period
+from bot.data.catalog import ChannelData
+from bot.data.report import to_markdown
+from bot.data.why import add_candidates
+from bot.errors import UserError
+from bot.repos.run_repos import RunRepos
+from bot.slack.io import SlackIO
+from skills.data import explanation_files
+
+PERIODS = ("last week", "yesterday", "this week vs last week", "last 14 days", "since Nov 3", "on Nov 18")
+
+
+async def explain_question(question: MetricQuestion, data: ChannelData, repos: RunRepos | None, *,
+                           today: dt.date) -> Explanation:
+    metric = data.metric(question.metric)
+    comparison = parse_period(question.period, today)
+    if comparison is None:
+        raise UserError(f"I can't tell which period \u201c{question.period}\u201d means. Try one of: "
+                        + ", ".join(f"`{p}`" for p in PERIODS) + ", or dates like `2026-11-01..2026-11-07`.",
+                        kind="period")
+    source = data.source(metric.source)
+    explanation = await asyncio.to_thread(explain_window, source, metric, comparison)
+    await add_candidates(explanation, repos)
+    return explanation
+
+
+async def post_explanation(io: SlackIO, channel: str, thread_ts: str, explanation: Explanation, post) -> str:
+    """Post the answer (through `post`, the answer writer) and then its charts and SQL; return the text."""
+    text = to_markdown(explanation)
+    await post(text)
+    await io.upload_files(channel, thread_ts, explanation_files(explanation))
+    return text

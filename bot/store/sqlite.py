@@ -1,0 +1,270 @@
+"""The one SQLite database: seen events, runs, thread sessions and the tool-call audit trail.
+
+All access happens on the event loop thread; each statement is sub-millisecond, so the
+loop is never held for long. WAL mode lets `chatops status` read while the bot writes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.store.migrations import migrate
+from bot.store.records import Proposal
+
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "failed", "cancelled", "interrupted", "waiting")  # waiting: asked the user a question
+
+
+@dataclass
+class Run:
+    id: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+    user: str
+    text: str
+    team: str = ""
+    status: str = "queued"
+    error_kind: str | None = None
+    error: str | None = None
+    retry_of: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress_ts: str | None = None
+    steps: int = 0
+    tool_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    repo: str | None = None  # the linked repo this run works on, once chosen
+    branch: str | None = None
+    choice: str | None = None  # an answer to a question the bot asked (e.g. which copy matches to change)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Run:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclass
+class ThreadSession:
+    """What the model has seen in one Slack thread, so follow-ups continue the conversation."""
+
+    channel: str
+    thread_ts: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    context_ts: str | None = None  # newest thread message already given to the model
+    assistant: bool = False
+    repo: str | None = None  # the repo this thread is about, once chosen (follow-ups keep it)
+    branch: str | None = None
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        migrate(db)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        return cls(db)
+
+    @classmethod
+    def memory(cls) -> Store:
+        return cls(Database(memory=True))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- dedupe -----------------------------------------------------------------------------
+
+    def claim(self, key: str) -> bool:
+        """Record `key` as handled; False if it was already (a retry, a redelivery, a double click)."""
+        cursor = self.db.execute("INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)", [key, time.time()])
+        return cursor.rowcount == 1
+
+    def forget_seen_before(self, cutoff: float) -> int:
+        return self.db.execute("DELETE FROM seen_events WHERE at < ?", [cutoff]).rowcount
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def create_run(self, **values: Any) -> Run:
+        run = Run(id=values.pop("id", None) or new_run_id(), created_at=time.time(), **values)
+        row = _row(run)
+        self.db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                        list(row.values()))
+        return run
+
+    def get_run(self, run_id: str) -> Run | None:
+        rows = self.db.execute_returning_dicts("SELECT * FROM runs WHERE id = ?", [run_id])
+        return Run.from_row(rows[0]) if rows else None
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        unknown = set(values) - RUN_COLUMNS
+        if unknown:
+            raise ValueError(f"no run column(s) {', '.join(sorted(unknown))}")
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
+
+    def runs(self, statuses: Iterable[str], channel: str | None = None, thread_ts: str | None = None) -> list[Run]:
+        statuses = list(statuses)
+        where = f"status IN ({', '.join('?' for _ in statuses)})"
+        args: list[Any] = list(statuses)
+        if channel:
+            where += " AND channel = ?"
+            args.append(channel)
+        if thread_ts:
+            where += " AND thread_ts = ?"
+            args.append(thread_ts)
+        return [Run.from_row(r) for r in self.db["runs"].rows_where(where, args, order_by="created_at")]
+
+    def has_runs(self, channel: str, thread_ts: str) -> bool:
+        return bool(self.db.execute(
+            "SELECT 1 FROM runs WHERE channel = ? AND thread_ts = ? LIMIT 1", [channel, thread_ts]
+        ).fetchone())
+
+    def count_runs(self) -> int:
+        return self.db["runs"].count
+
+    def recent_runs(self, *, user: str | None = None, limit: int = 10) -> list[Run]:
+        where, args = ("user = ?", [user]) if user else (None, None)
+        rows = self.db["runs"].rows_where(where, args, order_by="created_at desc", limit=limit)
+        return [Run.from_row(r) for r in rows]
+
+    # --- thread sessions --------------------------------------------------------------------
+
+    def load_thread(self, channel: str, thread_ts: str) -> ThreadSession | None:
+        rows = self.db.execute_returning_dicts(
+            "SELECT * FROM threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts])
+        if not rows:
+            return None
+        row = rows[0]
+        return ThreadSession(
+            channel=channel,
+            thread_ts=thread_ts,
+            messages=json.loads(row["messages"] or "[]"),
+            context_ts=row["context_ts"],
+            assistant=bool(row["assistant"]),
+            repo=row.get("repo"),
+            branch=row.get("branch"),
+        )
+
+    def save_thread(self, session: ThreadSession) -> None:
+        self.db.execute(
+            "INSERT INTO threads (channel, thread_ts, messages, context_ts, assistant, repo, branch, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET "
+            "messages = excluded.messages, context_ts = excluded.context_ts, assistant = excluded.assistant, "
+            "repo = excluded.repo, branch = excluded.branch, updated_at = excluded.updated_at",
+            [session.channel, session.thread_ts, json.dumps(session.messages), session.context_ts,
+             int(session.assistant), session.repo, session.branch, time.time()],
+        )
+
+    def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
+        row = self.db.execute("SELECT assistant FROM threads WHERE channel = ? AND thread_ts = ?",
+                              [channel, thread_ts]).fetchone()
+        return bool(row and row[0])
+
+    def has_thread(self, channel: str, thread_ts: str) -> bool:
+        return bool(self.db.execute(
+            "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
+        ).fetchone())
+
+    # --- linked repos (those linked from Slack; chatops.yml ones live in Settings) ---------------
+
+    def link_repo(self, channel: str, name: str, url: str, branch: str | None, user: str) -> None:
+        self.db.execute(
+            "INSERT INTO repo_links (channel, name, url, branch, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, name) DO UPDATE SET url = excluded.url, branch = excluded.branch",
+            [channel, name, url, branch, user, time.time()],
+        )
+
+    def unlink_repo(self, channel: str, name: str) -> bool:
+        return self.db.execute("DELETE FROM repo_links WHERE channel = ? AND name = ?", [channel, name]).rowcount > 0
+
+    def repo_links(self, channel: str) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts(
+            "SELECT name, url, branch FROM repo_links WHERE channel = ? ORDER BY added_at", [channel])
+
+    def link_data(self, channel: str, name: str, url: str, user: str) -> None:
+        self.db.execute(
+            "INSERT INTO data_links (channel, name, url, added_by, added_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, name) DO UPDATE SET url = excluded.url",
+            [channel, name, url, user, time.time()],
+        )
+
+    def unlink_data(self, channel: str, name: str) -> bool:
+        return self.db.execute("DELETE FROM data_links WHERE channel = ? AND name = ?", [channel, name]).rowcount > 0
+
+    def data_links(self, channel: str) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts(
+            "SELECT name, url FROM data_links WHERE channel = ? ORDER BY added_at", [channel])
+
+    # --- proposed changes --------------------------------------------------------------------
+
+    def save_proposal(self, proposal: Proposal) -> None:
+        proposal.updated_at = time.time()
+        row = proposal.row()
+        self.db.execute(
+            f"INSERT OR REPLACE INTO proposals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()))
+
+    def get_proposal(self, proposal_id: str) -> Proposal | None:
+        rows = self.db.execute_returning_dicts("SELECT * FROM proposals WHERE id = ?", [proposal_id])
+        return Proposal.from_row(rows[0]) if rows else None
+
+    def latest_proposal(self, channel: str, thread_ts: str) -> Proposal | None:
+        rows = self.db.execute_returning_dicts(
+            "SELECT * FROM proposals WHERE channel = ? AND thread_ts = ? ORDER BY created_at DESC LIMIT 1",
+            [channel, thread_ts])
+        return Proposal.from_row(rows[0]) if rows else None
+
+    def proposals_with(self, statuses: Iterable[str]) -> list[Proposal]:
+        statuses = list(statuses)
+        rows = self.db.execute_returning_dicts(
+            f"SELECT * FROM proposals WHERE status IN ({', '.join('?' for _ in statuses)}) ORDER BY created_at",
+            statuses)
+        return [Proposal.from_row(r) for r in rows]
+
+    def move_proposal(self, proposal_id: str, from_statuses: Iterable[str], to_status: str, **values: Any) -> bool:
+        """Change a proposal's status only if it is in one of `from_statuses` (an atomic claim)."""
+        statuses = list(from_statuses)
+        sets = ", ".join(f"{k} = ?" for k in ("status", *values, "updated_at"))
+        cursor = self.db.execute(
+            f"UPDATE proposals SET {sets} WHERE id = ? AND status IN ({', '.join('?' for _ in statuses)})",
+            [to_status, *values.values(), time.time(), proposal_id, *statuses])
+        return cursor.rowcount == 1
+
+    # --- audit trail ------------------------------------------------------------------------
+
+    def record_tool_call(self, run_id: str, step: int, name: str, arguments: str, ms: int, ok: bool,
+                         error: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO tool_calls (run_id, step, name, arguments, ms, ok, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, step, name, arguments[:4000], ms, int(ok), error, time.time()],
+        )
+
+    def tool_calls(self, run_id: str) -> list[dict[str, Any]]:
+        return list(self.db["tool_calls"].rows_where("run_id = ?", [run_id], order_by="id"))
+
+
+RUN_COLUMNS = frozenset(f.name for f in fields(Run))
+
+
+def new_run_id() -> str:
+    return "r" + secrets.token_hex(4)
+
+
+def _row(run: Run) -> dict[str, Any]:
+    return {f.name: getattr(run, f.name) for f in fields(run)}
