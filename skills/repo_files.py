@@ -3,14 +3,11 @@ run's worktree; every result names the commit it came from and is capped with an
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import sys
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from bot.errors import SkillError
+from bot.repos.search import SearchError, ripgrep
 from bot.repos.workspace import Worktree
 from skills.base import RunContext
 
@@ -18,7 +15,6 @@ MAX_ENTRIES = 200
 MAX_READ_LINES = 300
 MAX_LINE_CHARS = 500
 MAX_MATCHES = 50
-SEARCH_TIMEOUT = 30
 
 
 def confine(worktree: Worktree, path: str) -> tuple[Path, str]:
@@ -57,7 +53,7 @@ async def list_files(ctx: RunContext, repo: str, path: str = ".", depth: int = 2
     if not target.is_dir():
         raise SkillError(f"`{relative}` is not a directory in {worktree.link.name}")
     depth = max(1, min(depth, 6))
-    files = (await _rg(["--files", "--hidden", "-g", "!.git", "--", relative], worktree.path)).splitlines()
+    files = (await _search(["--files", "--hidden", "-g", "!.git", "--", relative], worktree.path)).splitlines()
     base = len(PurePosixPath(relative).parts) if relative != "." else 0
     entries: Counter[str] = Counter()
     for line in files:
@@ -117,7 +113,7 @@ async def search_code(ctx: RunContext, repo: str, pattern: str, path_glob: str =
             "--max-columns-preview"]
     if path_glob:
         args += ["-g", path_glob]
-    output = await _rg([*args, "-e", pattern, "--", "."], worktree.path)
+    output = await _search([*args, "-e", pattern, "--", "."], worktree.path)
     matches = [line.removeprefix("./") for line in output.splitlines() if line]
     if not matches:
         return f"{header(worktree)}: no matches for /{pattern}/" + (f" in {path_glob}" if path_glob else "")
@@ -135,27 +131,9 @@ def _clip(line: str) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + f" [… {len(line) - MAX_LINE_CHARS} chars]"
 
 
-def rg_binary() -> str:
-    beside_python = Path(sys.executable).parent / "rg"
-    found = str(beside_python) if beside_python.exists() else shutil.which("rg")
-    if not found:
-        raise SkillError("ripgrep (rg) is not installed, so code search is unavailable")
-    return found
 
-
-async def _rg(args: list[str], cwd: Path) -> str:
-    process = await asyncio.create_subprocess_exec(
-        rg_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": os.defpath, "RIPGREP_CONFIG_PATH": ""},
-    )
+async def _search(args: list[str], cwd: Path) -> str:
     try:
-        async with asyncio.timeout(SEARCH_TIMEOUT):
-            stdout, stderr = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.communicate()
-        raise SkillError(f"the search took over {SEARCH_TIMEOUT} s; narrow the pattern or path_glob") from None
-    if process.returncode == 2 and not stdout:
-        message = stderr.decode(errors="replace").strip().splitlines()
-        raise SkillError("ripgrep refused it: " + " ".join(message[-3:])[:400])
-    return stdout.decode(errors="replace")
+        return await ripgrep(args, cwd)
+    except SearchError as exc:
+        raise SkillError(exc.message) from None

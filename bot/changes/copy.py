@@ -18,7 +18,7 @@ from pygments.token import Comment, Literal, String, Text
 from pygments.util import ClassNotFound
 
 from bot.changes.copy_only import PROSE
-from skills.repo_files import _rg
+from bot.repos.search import ripgrep
 
 QUOTES = "\"'“”‘’«»"
 REQUEST = re.compile(
@@ -60,7 +60,7 @@ async def find(worktree: Path, request: CopyRequest) -> list[Match]:
     args = ["-n", "--no-heading", "--color=never", "--hidden", "-g", "!.git", "-F", "--column"]
     if request.scope:
         args += ["-g", request.scope if "/" in request.scope or "*" in request.scope else f"**/{request.scope}"]
-    output = await _rg([*args, "-e", request.old, "--", "."], worktree)
+    output = await ripgrep([*args, "-e", request.old, "--", "."], worktree)
     matches: list[Match] = []
     lexed: dict[str, _Lexed] = {}
     for row in output.splitlines():
