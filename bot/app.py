@@ -2,8 +2,8 @@
 
 `build_app(settings, deps)` wires every part once. `Deps` holds what talks to the outside
 world (the Slack client, the model, the store, the skills) so tests can point them at the
-local emulators; everything else is our real code. Listeners get the core through Bolt's
-context (`context["chatops"]`).
+local emulators; everything else is our real code. Listeners get the core (bot/core.py) with
+`Core.of(context)`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -23,19 +23,22 @@ from bot.agent.loop import Agent, Budgets
 from bot.agent.tokens import count_text
 from bot.changes.forge import GitHub
 from bot.changes.publish import Publisher
+from bot.core import CONTEXT_KEY, Core
 from bot.redact import Redactor
 from bot.repos.git_auth import GitAuth
 from bot.repos.github_auth import GitHubAuth
 from bot.repos.linking import Linker
 from bot.repos.sandbox import Sandbox
 from bot.repos.workspace import Workspaces
+from bot.run.approvals import Approvals
 from bot.run.intake import Intake
-from bot.run.job import Identity, RunJob
+from bot.run.job import RunJob
+from bot.run.request import Services
 from bot.run.runner import Runner
 from bot.settings import Settings
 from bot.slack.client import make_web_client
 from bot.slack.http_front import HttpFront
-from bot.slack.io import SlackIO
+from bot.slack.io import Identity, SlackIO
 from bot.slack.signature import RequestVerifier
 from bot.store.sqlite import Store
 from skills import SKILLS
@@ -57,24 +60,6 @@ class Deps:
     github_auth: GitHubAuth | None = None
 
 
-@dataclass
-class Core:
-    """What listeners use, reached as `context["chatops"]`."""
-
-    settings: Settings
-    store: Store
-    io: SlackIO
-    runner: Runner
-    intake: Intake
-    job: RunJob
-    skills: list[Skill]
-    model: ChatModel | None = None
-    workspaces: Workspaces | None = None
-    linker: Linker | None = None
-    publisher: Publisher | None = None
-    identity: Identity = field(default_factory=lambda: Identity("", "chatops", ""))
-
-
 class ChatopsApp:
     """The Bolt app plus its lifecycle: start (identity, recovery), serve (Socket Mode or HTTP), stop."""
 
@@ -93,10 +78,9 @@ class ChatopsApp:
         await asyncio.to_thread(self.core.workspaces.clean_up_after_crash)
         auth = await self.core.io.client.auth_test()
         identity = Identity(user_id=auth["user_id"], name=auth.get("user") or "chatops", team_id=auth["team_id"])
-        self.core.identity = identity
-        self.core.job.identity = identity
+        self.core.services.identity = identity
         await self.core.intake.recover()
-        await self.core.publisher.recover()
+        await self.core.approvals.recover()
         self._sweeper = asyncio.create_task(self._expire_previews())
         log.info("ready as @%s (%s) in team %s", identity.name, identity.user_id, identity.team_id)
 
@@ -119,9 +103,9 @@ class ChatopsApp:
         interval = min(300.0, self.core.settings.preview_ttl / 4)
         while True:
             try:
-                await self.core.publisher.expire_stale()
-            except Exception as exc:
-                log.warning("expiring previews failed (%s)", type(exc).__name__)
+                await self.core.approvals.expire_stale()
+            except Exception:
+                log.warning("expiring previews failed", exc_info=True)
             await asyncio.sleep(interval)
 
     async def stop(self) -> None:
@@ -136,7 +120,7 @@ class ChatopsApp:
         if self._http is not None:
             await self._http.stop()
         await self.core.runner.shutdown()
-        await self.core.publisher.wait()
+        await self.core.approvals.wait()
         with contextlib.suppress(Exception):
             await self.core.io.client.session.close() if self.core.io.client.session else None
         if self.core.model is not None:
@@ -168,13 +152,14 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
     workspaces = Workspaces(settings, git_auth)
     sandbox = Sandbox(timeout=settings.sandbox_timeout, max_processes=settings.sandbox_max_processes,
                       unprivileged_uid=settings.sandbox_user)
-    job = RunJob(settings=settings, store=store, io=io, agent=agent, runner=runner,
-                 identity=Identity("", "chatops", ""), workspaces=workspaces, sandbox=sandbox)
+    services = Services(settings=settings, store=store, io=io, workspaces=workspaces, sandbox=sandbox, agent=agent)
+    job = RunJob(services, runner)
     runner.bind(job)
+    publisher = Publisher(settings, store, workspaces, deps.github or GitHub(settings.github_api_url, github_auth),
+                          git_auth)
     core = Core(settings=settings, store=store, io=io, runner=runner, intake=Intake(store, io, runner), job=job,
-                skills=skills, model=model, workspaces=workspaces, linker=Linker(settings, store, workspaces),
-                publisher=Publisher(settings, store, io, workspaces,
-                                    deps.github or GitHub(settings.github_api_url, github_auth), git_auth))
+                services=services, skills=skills, model=model, workspaces=workspaces,
+                linker=Linker(settings, store, workspaces), approvals=Approvals(settings, store, io, publisher))
 
     bolt_logger = logging.getLogger("slack_bolt")
     level = bolt_logger.level
@@ -191,7 +176,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
         bolt_logger.setLevel(level)
 
     async def provide_core(context, next):
-        context["chatops"] = core
+        context[CONTEXT_KEY] = core
         await next()
 
     bolt.use(provide_core)

@@ -18,7 +18,7 @@ channels:
       deny: ["site/legal/**"]                  # added to the built-in deny list
       max_files: 10
       max_lines: 200
-      kind: copy                               # only strings, comments and prose
+      kind: copy                               # only strings, comments and prose (`none`: read-only)
       require_passing_checks: true
     data: {app: sqlite:///data/app.db}         # data sources and metrics: see the `data:` and `metrics:` sections below
     metrics: {signups: {source: app, table: signups, time: created_at, value: "count(*)"}}
@@ -53,9 +53,14 @@ class ChangePolicy:
     deny: tuple[str, ...] = DEFAULT_DENY
     max_files: int = 10
     max_lines: int = 200
-    kind: str = "any"  # any | copy
+    kind: str = "any"  # any | copy | none (read-only: no skill that changes anything is offered)
     require_passing_checks: bool = True
     approvers: tuple[str, ...] = ()  # Slack user ids allowed to open the PR; empty: the requester
+
+    @property
+    def read_only(self) -> bool:
+        """Nothing may be changed here: no mutating skill is offered and no change is proposed."""
+        return self.kind == "none" or not self.allow
 
 
 @dataclass(frozen=True)
@@ -154,8 +159,8 @@ def _policy(raw: Any, base: ChangePolicy, where: str, problems: list[str]) -> Ch
                 continue
             values[key] = raw[key]
     if "kind" in raw:
-        if raw["kind"] not in ("any", "copy"):
-            problems.append(f"{where}.kind must be `any` or `copy`.")
+        if raw["kind"] not in ("any", "copy", "none"):
+            problems.append(f"{where}.kind must be `any`, `copy` or `none` (read-only).")
         else:
             values["kind"] = raw["kind"]
     if "require_passing_checks" in raw:

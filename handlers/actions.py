@@ -11,11 +11,13 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-Act = Callable[[object, dict, str], Awaitable[str | None]]  # (core, action, user) -> a private reply or None
+from bot.core import Core
+
+Act = Callable[[Core, dict, str], Awaitable[str | None]]  # (core, action, user) -> a private reply or None
 
 
 async def on_cancel_run(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    async def act(core, action, user):
+    async def act(core: Core, action: dict, user: str) -> str | None:
         return core.intake.cancel(action["value"], user)
 
     await _click(ack, body, context, act)
@@ -26,7 +28,7 @@ async def on_retry_run(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> 
 
 
 async def on_choose_repo(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    async def act(core, action, user):
+    async def act(core: Core, action: dict, user: str) -> str | None:
         run_id = action["block_id"].removeprefix("choose-")
         return await core.intake.choose_repo(run_id, action["selected_option"]["value"], user)
 
@@ -34,15 +36,15 @@ async def on_choose_repo(ack: AsyncAck, body: dict, context: AsyncBoltContext) -
 
 
 async def on_open_pr(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await _click(ack, body, context, lambda core, action, user: core.publisher.open(action["value"], user))
+    await _click(ack, body, context, lambda core, action, user: core.approvals.open(action["value"], user))
 
 
 async def on_discard_change(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    await _click(ack, body, context, lambda core, action, user: core.publisher.discard(action["value"], user))
+    await _click(ack, body, context, lambda core, action, user: core.approvals.discard(action["value"], user))
 
 
 async def on_copy_choice(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-    async def act(core, action, user):
+    async def act(core: Core, action: dict, user: str) -> str | None:
         run_id, _, choice = action["value"].partition("|")
         return await core.intake.answer(run_id, choice, user)
 
@@ -51,7 +53,7 @@ async def on_copy_choice(ack: AsyncAck, body: dict, context: AsyncBoltContext) -
 
 async def _click(ack: AsyncAck, body: dict, context: AsyncBoltContext, act: Act) -> None:
     await ack()
-    core = context["chatops"]
+    core = Core.of(context)
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
     reply = await act(core, body["actions"][0], user)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.store.sqlite import ThreadSession
+from bot.core import Core
+from bot.store.records import ThreadSession
 
 GREETING = "Hi! Ask me about your team's code and data. I'll show what I'm doing while I work."
 
 
 async def on_assistant_thread_started(event: dict, context: AsyncBoltContext) -> None:
-    core = context["chatops"]
+    core = Core.of(context)
     thread = event.get("assistant_thread") or {}
     channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
     if not channel or not thread_ts:

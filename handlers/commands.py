@@ -11,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.core import Core
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ _background: set[asyncio.Task] = set()
 
 
 async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
-    core = context["chatops"]
+    core = Core.of(context)
     subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
     subcommand = subcommand.lower()
     channel, user = command["channel_id"], command["user_id"]

@@ -7,6 +7,7 @@ import re
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.core import Core
 from bot.run.intake import Turn
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ STOP_WORDS = ("stop", "cancel", "stop it", "cancel that", "never mind", "nevermi
 
 
 async def on_app_mention(event: dict, context: AsyncBoltContext) -> None:
-    core = context["chatops"]
+    core = Core.of(context)
     if _from_a_bot(event, core.identity.user_id):
         return
     turn = _turn(event, context, core.identity.user_id)
@@ -27,7 +28,7 @@ async def on_app_mention(event: dict, context: AsyncBoltContext) -> None:
 
 async def on_message(event: dict, context: AsyncBoltContext) -> None:
     """DMs always; in channels, replies in a thread the bot has answered in (without re-mentioning)."""
-    core = context["chatops"]
+    core = Core.of(context)
     bot_user = core.identity.user_id
     if event.get("subtype") not in HANDLED_SUBTYPES or _from_a_bot(event, bot_user):
         return

@@ -8,6 +8,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
+from bot.core import Core
 from handlers.commands import HELP
 
 STATUS_EMOJI = {"done": "white_check_mark", "failed": "x", "cancelled": "no_entry_sign", "interrupted": "warning",
@@ -17,7 +18,7 @@ STATUS_EMOJI = {"done": "white_check_mark", "failed": "x", "cancelled": "no_entr
 async def on_app_home_opened(event: dict, context: AsyncBoltContext) -> None:
     if event.get("tab") != "home":
         return
-    core = context["chatops"]
+    core = Core.of(context)
     user = event["user"]
     blocks = [HeaderBlock(text="chatops"), SectionBlock(text=MarkdownTextObject(text=HELP)), DividerBlock()]
     runs = core.store.recent_runs(user=user, limit=10)

@@ -8,11 +8,16 @@ async def search_code(ctx: RunContext, repo: str, pattern: str, path_glob: str =
         pattern: a ripgrep regular expression.
     \"\"\"
 
-SKILLS = [Skill.of(search_code), Skill.of(propose_change, mutates=True)]
+SKILLS = [Skill.of(search_code, needs={"repos"}), Skill.of(propose_change, needs={"repos"}, mutates=True)]
 ```
 The name is the function's name, the description its docstring, the JSON schema comes from the
 type hints (`ctx` is left out). Arguments from the model are checked against the schema
 before the function runs; any problem is a `SkillError`, which goes back to the model.
+
+A skill declares what it needs (`needs`: "repos", "data") and whether it can change anything
+(`mutates`; when in doubt, it does). A run offers a skill only when the channel has what it
+needs, never offers a mutating skill where the channel's change policy is read-only, runs a
+mutating call alone, and records every call with its `mutates` flag in the audit trail.
 """
 
 from __future__ import annotations
@@ -24,18 +29,27 @@ import types
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, get_origin
 
 from bot.attachment import Attachment
 from bot.errors import SkillError
 
 if TYPE_CHECKING:
-    from bot.changes.proposal import Proposer
     from bot.data.catalog import ChannelData
     from bot.repos.run_repos import RunRepos
     from bot.repos.sandbox import Sandbox
+    from bot.store.records import Proposal
 
 DEFAULT_OUTPUT_LIMIT = 12_000  # characters of one tool result given to the model
+NEEDS = frozenset({"repos", "data"})  # what a skill can need from its channel
+
+
+class ChangeProposer(Protocol):
+    """Turns the run's edits into a reviewable change (bot/changes/proposal.py implements it)."""
+
+    proposal: Proposal | None
+
+    async def propose(self, repo: str, title: str, summary: str) -> Proposal: ...
 
 
 @dataclass
@@ -48,7 +62,7 @@ class RunContext:
     user: str
     repos: RunRepos | None = None  # the linked repos, pinned and checked out on demand
     sandbox: Sandbox | None = None  # where commands run
-    proposer: Proposer | None = None  # turns the run's edits into a reviewable change
+    proposer: ChangeProposer | None = None  # turns the run's edits into a reviewable change
     data: ChannelData | None = None  # the channel's data sources and metrics catalog
     attachments: list[Attachment] = field(default_factory=list)  # files to post in the thread with the answer
     queries: list[tuple[str, str]] = field(default_factory=list)  # (source, SQL) of every query run, for receipts
@@ -79,12 +93,17 @@ class Skill:
     parameters: dict[str, Any]
     function: SkillFunction
     mutates: bool = False
+    needs: frozenset[str] = frozenset()
     output_limit: int = DEFAULT_OUTPUT_LIMIT
 
     @classmethod
-    def of(cls, function: SkillFunction, *, mutates: bool = False, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Skill:
+    def of(cls, function: SkillFunction, *, needs: set[str] | frozenset[str] = frozenset(), mutates: bool = False,
+           output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Skill:
         if not inspect.iscoroutinefunction(function):
             raise TypeError(f"skill {function.__name__} must be an async function")
+        unknown = set(needs) - NEEDS
+        if unknown:
+            raise TypeError(f"skill {function.__name__}: unknown needs {sorted(unknown)} (known: {sorted(NEEDS)})")
         doc = inspect.getdoc(function)
         if not doc:
             raise TypeError(f"skill {function.__name__} needs a docstring: it is the model's description")
@@ -95,8 +114,13 @@ class Skill:
             parameters=_schema(function, arg_docs),
             function=function,
             mutates=mutates,
+            needs=frozenset(needs),
             output_limit=output_limit,
         )
+
+    def offered(self, available: set[str] | frozenset[str], *, read_only: bool) -> bool:
+        """Is this skill offered to a run whose channel has `available` (and may or may not change things)?"""
+        return self.needs <= available and not (self.mutates and read_only)
 
     async def invoke(self, ctx: RunContext, raw_arguments: str) -> str:
         """Validate the model's JSON arguments, run the skill, and return its capped text result."""

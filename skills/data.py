@@ -6,11 +6,11 @@ import asyncio
 import datetime as dt
 
 from bot.attachment import Attachment
-from bot.data.analysis.explain import Explanation, explain_window
+from bot.data.analysis.explain import explain_window
 from bot.data.analysis.metric_sql import quote, table_sql
 from bot.data.analysis.windows import Comparison, parse_period, parse_window
-from bot.data.chart import contributions_chart, series_chart
-from bot.data.report import sql_file, to_markdown
+from bot.data.files import explanation_files
+from bot.data.report import to_markdown
 from bot.data.sources import table as tables
 from bot.data.sources.source import DataSource
 from bot.data.why import add_candidates
@@ -139,14 +139,3 @@ def _comparison(current: str, baseline: str, today: dt.date) -> Comparison:
     if window is None:
         raise SkillError(f"can't read the baseline period {baseline!r}; use the same forms as `current`")
     return Comparison(comparison.current, window, f"{comparison.current.label()} vs {window.label()}")
-
-
-def explanation_files(e: Explanation) -> list[Attachment]:
-    """The charts and the SQL receipts for an explanation, ready to upload."""
-    files = [Attachment(f"{e.metric.name}-series.png", series_chart(e), f"{e.metric.name}: {e.description}")]
-    contributions = contributions_chart(e)
-    if contributions is not None:
-        files.append(Attachment(f"{e.metric.name}-segments.png", contributions,
-                                f"{e.metric.name}: what drove the change"))
-    files.append(Attachment(f"{e.metric.name}-queries.sql", sql_file(e), "The SQL behind these numbers"))
-    return files

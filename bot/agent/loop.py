@@ -1,13 +1,15 @@
 """The tool loop: model <-> skills, within step, token and context budgets.
 
-Each step the model either answers (done) or calls skills; their results go back to it. A
-`SkillError` becomes the tool result so the model can fix its call; any other exception ends
-the run. When the step budget is spent the model is asked once more, without tools, to answer
+Each step the model either answers (done) or calls skills; their results go back to it. Calls
+to skills that only read run together; a call to a skill that `mutates` runs alone, after the
+calls before it and before the calls after it. A `SkillError` becomes the tool result so the
+model can fix its call; any other exception ends the run. When the step budget is spent the model is asked once more, without tools, to answer
 with what it has. The token budget is a hard stop. Wall time is bounded by the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -44,6 +46,7 @@ class ToolCallRecord:
     ms: int
     ok: bool
     error: str | None = None
+    mutates: bool = True  # as the skill declares; an unknown skill counts as mutating
 
 
 ToolStartCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -129,12 +132,28 @@ class _Run:
                 result.messages = messages[1:]
                 return result
             result.steps += 1
-            for call in completion.tool_calls:
-                content = await self._call_skill(call, ctx, result, hooks)
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+            for batch in self._batches(completion.tool_calls):
+                contents = await asyncio.gather(*(self._call_skill(call, ctx, result, hooks) for call in batch),
+                                                return_exceptions=True)
+                for outcome in contents:  # every call in the batch has finished; the first failure ends the run
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                for call, content in zip(batch, contents, strict=True):
+                    messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
             if ctx.end_requested:  # a skill finished the request (e.g. a change was proposed)
                 result.messages = messages[1:]
                 return result
+
+    def _batches(self, calls: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The calls in order, grouped so that reads run together and each mutating call runs alone."""
+        batches: list[tuple[bool, list[dict[str, Any]]]] = []
+        for call in calls:
+            skill = self._by_name.get(call["function"]["name"])
+            alone = skill is None or skill.mutates
+            if alone or not batches or batches[-1][0]:
+                batches.append((alone, []))
+            batches[-1][1].append(call)
+        return [batch for _, batch in batches]
 
     async def _complete(self, messages, result: AgentResult, hooks: AgentHooks, *, tool_choice: str | None):
         tools = self._tools or None
@@ -173,10 +192,11 @@ class _Run:
         name = call["function"]["name"]
         raw_arguments = call["function"].get("arguments") or "{}"
         result.tool_calls += 1
-        record = ToolCallRecord(step=result.steps, name=name, arguments=self.redactor.text(raw_arguments), ms=0, ok=True)
+        skill = self._by_name.get(name)
+        record = ToolCallRecord(step=result.steps, name=name, arguments=self.redactor.text(raw_arguments), ms=0, ok=True,
+                                mutates=skill is None or skill.mutates)
         started = time.monotonic()
         try:
-            skill = self._by_name.get(name)
             if skill is None:
                 raise SkillError(f"there is no skill named {name!r}; available: {', '.join(self._by_name) or 'none'}")
             if hooks.on_tool_start:

@@ -23,6 +23,9 @@ class Verdict:
 
 
 def evaluate(policy: ChangePolicy, diff: Diff) -> Verdict:
+    if policy.read_only:
+        return Verdict(False, "this channel's change policy is read-only (`kind: none`)",
+                       ["the change policy allows no changes"])
     problems: list[str] = []
     for change in diff.files:
         if change.binary:

@@ -74,6 +74,15 @@ class Proposer:
         return proposal
 
 
+def can_open(proposal: Proposal, require_passing_checks: bool) -> str | None:
+    """Why Open PR is not offered, or None when it is."""
+    if not proposal.verdict_ok:
+        return "it is outside this channel's change policy"
+    if require_passing_checks and not proposal.checks_passed:
+        return "its checks failed (the channel requires passing checks)"
+    return None
+
+
 def branch_name(proposal: Proposal) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", proposal.title.lower()).strip("-")[:40].strip("-") or "change"
     return f"chatops/{slug}-{proposal.id}"

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from bot.app import build_app
 from bot.config import parse_data, parse_metrics
 from bot.settings import Settings
-from bot.store.sqlite import ACTIVE
+from bot.store.records import ACTIVE
 from sim.data import SAMPLE_METRICS, plant_release, seed_signups
 from sim.github import GitHubEmulator
 from sim.github.sample import create_sample_repo
@@ -179,7 +179,7 @@ async def _chat(slack: SlackEmulator, app, user: str, stdin: TextIO, out: TextIO
         if not interactive:  # let the bot finish, so a piped script reads like a conversation
             expects_run = text.startswith((">", ":retry", ":text", ":all", ":neither")) or "@chatops" in text
             await _settle(slack, app, runs_before if expects_run else None)
-            await app.core.publisher.wait()
+            await app.core.approvals.wait()
     await _settle(slack, app, None)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class RunRepos:
     agents_given: set[str] = field(default_factory=set)  # "repo:dir" whose AGENTS.md the model has
     agents_bytes: int = 0
     start_from: dict[str, tuple[str, str]] = field(default_factory=dict)  # repo -> (sha, patch) to continue from
+    # skills that only read may run at once: each repo is pinned and checked out exactly once
+    _locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
 
     async def prepare(self) -> Pinned:
         """Fetch (if stale) and pin the chosen repo, so the whole run reads one commit."""
@@ -57,12 +60,13 @@ class RunRepos:
 
     async def pin(self, name: str) -> Pinned:
         link = self.link(name)
-        if link.name not in self.pinned:
-            branch = self.branch if link is self.chosen else None
-            mirror, branch, sha = await self.workspaces.resolve(link, branch)
-            if link.name in self.start_from:  # continuing an earlier proposal: stay on its base
-                sha = self.start_from[link.name][0]
-            self.pinned[link.name] = Pinned(link, mirror, branch, sha)
+        async with self._locks[f"pin:{link.name}"]:
+            if link.name not in self.pinned:
+                branch = self.branch if link is self.chosen else None
+                mirror, branch, sha = await self.workspaces.resolve(link, branch)
+                if link.name in self.start_from:  # continuing an earlier proposal: stay on its base
+                    sha = self.start_from[link.name][0]
+                self.pinned[link.name] = Pinned(link, mirror, branch, sha)
         pinned = self.pinned[link.name]
         if link.name not in self.read:
             self.read.append(link.name)
@@ -70,11 +74,12 @@ class RunRepos:
 
     async def worktree(self, name: str) -> Worktree:
         pinned = await self.pin(name)
-        if pinned.link.name not in self.worktrees:
-            worktree = await self.workspaces.checkout(pinned.link, self.run_id, pinned.branch, sha=pinned.sha)
-            self.worktrees[pinned.link.name] = worktree
-            if pinned.link.name in self.start_from:
-                await asyncio.to_thread(apply_patch, worktree.path, self.start_from[pinned.link.name][1])
+        async with self._locks[f"worktree:{pinned.link.name}"]:
+            if pinned.link.name not in self.worktrees:
+                worktree = await self.workspaces.checkout(pinned.link, self.run_id, pinned.branch, sha=pinned.sha)
+                if pinned.link.name in self.start_from:
+                    await asyncio.to_thread(apply_patch, worktree.path, self.start_from[pinned.link.name][1])
+                self.worktrees[pinned.link.name] = worktree
         return self.worktrees[pinned.link.name]
 
     def is_tracked(self, worktree: Worktree, relative: str) -> bool:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from bot.run.runner import Runner
 from bot.slack import blocks
 from bot.slack.io import SlackIO
-from bot.store.sqlite import ACTIVE, Run, Store
+from bot.store.records import ACTIVE, Run
+from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,15 @@ log = logging.getLogger(__name__)
 
 POST_EVENT_TYPE = "chatops_post"
 CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is in this workspace (from auth.test)."""
+
+    user_id: str
+    name: str
+    team_id: str
 
 
 class SlackIO:

@@ -1,10 +1,11 @@
-"""The preview of a proposed change in Slack, and the pull request body that carries the same proof."""
+"""The preview of a proposed change in Slack (the pull request body, bot/changes/pr_body.py, carries the same proof)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.slack.io import SlackIO
+from bot.changes.proposal import can_open
 from bot.store.records import Proposal
 
 INLINE_DIFF_CHARS = 2_500
@@ -29,15 +30,6 @@ def checks_lines(proposal: Proposal) -> list[str]:
         state = "passed" if check.passed else f"failed (exit {check.exit_code})"
         lines.append(f"{mark} `{check.command}` {state} · {check.seconds:.1f} s")
     return lines
-
-
-def can_open(proposal: Proposal, require_passing_checks: bool) -> str | None:
-    """Why Open PR is not offered, or None when it is."""
-    if not proposal.verdict_ok:
-        return "it is outside this channel's change policy"
-    if require_passing_checks and not proposal.checks_passed:
-        return "its checks failed (the channel requires passing checks)"
-    return None
 
 
 def blocks(proposal: Proposal, *, require_passing_checks: bool, diff_attached: bool,
@@ -98,15 +90,3 @@ async def post(io: SlackIO, proposal: Proposal, *, require_passing_checks: bool,
     return await io.post(proposal.channel, proposal.thread_ts, text=text, key=f"{proposal.id}:preview",
                          blocks=blocks(proposal, require_passing_checks=require_passing_checks,
                                        diff_attached=attach, approvers=approvers))
-
-
-def pr_body(proposal: Proposal, *, requester: str, thread_link: str | None, run_id: str) -> str:
-    quote = "\n".join(f"> {line}" for line in proposal.request.strip().splitlines()) or "> (no text)"
-    files = "\n".join(f"- `{f['path']}` (+{f['added']} −{f['deleted']})" for f in proposal.files)
-    checks = "\n".join(
-        f"- {'✅' if c.passed else '❌'} `{c.command}` {'passed' if c.passed else f'failed (exit {c.exit_code})'}"
-        f" in {c.seconds:.1f} s" for c in proposal.checks) or "- none configured"
-    where = f"[Slack thread]({thread_link})" if thread_link else "Slack"
-    return (f"{quote}\n\n{proposal.summary}\n\n### Files changed\n{files}\n\n### Checks run\n{checks}\n\n"
-            f"### Change policy\n{proposal.verdict}\n\n---\nRequested in Slack by {requester} ({where}) · "
-            f"proposed by chatops, change `{proposal.id}`, run `{run_id}`")

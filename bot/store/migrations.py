@@ -105,11 +105,17 @@ def m004_data_links(db: Database) -> None:
     )
 
 
+def m005_tool_calls_mutates(db: Database) -> None:
+    """The audit trail says which tool calls could change something (a skill declared `mutates`)."""
+    db["tool_calls"].add_column("mutates", int, not_null_default=0)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_create_core_tables,
     m002_repo_links_and_run_repos,
     m003_proposals,
     m004_data_links,
+    m005_tool_calls_mutates,
 ]
 
 

@@ -7,64 +7,16 @@ loop is never held for long. WAL mode lets `chatops status` read while the bot w
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.store.migrations import migrate
-from bot.store.records import Proposal
-
-ACTIVE = ("queued", "running")
-FINISHED = ("done", "failed", "cancelled", "interrupted", "waiting")  # waiting: asked the user a question
-
-
-@dataclass
-class Run:
-    id: str
-    channel: str
-    thread_ts: str
-    message_ts: str
-    user: str
-    text: str
-    team: str = ""
-    status: str = "queued"
-    error_kind: str | None = None
-    error: str | None = None
-    retry_of: str | None = None
-    created_at: float = 0.0
-    started_at: float | None = None
-    finished_at: float | None = None
-    progress_ts: str | None = None
-    steps: int = 0
-    tool_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    repo: str | None = None  # the linked repo this run works on, once chosen
-    branch: str | None = None
-    choice: str | None = None  # an answer to a question the bot asked (e.g. which copy matches to change)
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Run:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in row.items() if k in names})
-
-
-@dataclass
-class ThreadSession:
-    """What the model has seen in one Slack thread, so follow-ups continue the conversation."""
-
-    channel: str
-    thread_ts: str
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    context_ts: str | None = None  # newest thread message already given to the model
-    assistant: bool = False
-    repo: str | None = None  # the repo this thread is about, once chosen (follow-ups keep it)
-    branch: str | None = None
+from bot.store.records import RUN_COLUMNS, Proposal, Run, ThreadSession, new_run_id
 
 
 class Store:
@@ -249,21 +201,16 @@ class Store:
     # --- audit trail ------------------------------------------------------------------------
 
     def record_tool_call(self, run_id: str, step: int, name: str, arguments: str, ms: int, ok: bool,
-                         error: str | None) -> None:
+                         error: str | None, *, mutates: bool = False) -> None:
         self.db.execute(
-            "INSERT INTO tool_calls (run_id, step, name, arguments, ms, ok, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, step, name, arguments[:4000], ms, int(ok), error, time.time()],
+            "INSERT INTO tool_calls (run_id, step, name, arguments, ms, ok, error, mutates, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, step, name, arguments[:4000], ms, int(ok), error, int(mutates), time.time()],
         )
 
     def tool_calls(self, run_id: str) -> list[dict[str, Any]]:
         return list(self.db["tool_calls"].rows_where("run_id = ?", [run_id], order_by="id"))
 
-
-RUN_COLUMNS = frozenset(f.name for f in fields(Run))
-
-
-def new_run_id() -> str:
-    return "r" + secrets.token_hex(4)
 
 
 def _row(run: Run) -> dict[str, Any]:

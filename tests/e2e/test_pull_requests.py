@@ -56,7 +56,7 @@ def proposal_of(chat, asked):
 async def opened(chat, gh, asked, user="alice"):
     proposal = proposal_of(chat, asked)
     await chat.slack.click(user, asked.channel, proposal.preview_ts, action_id="open_pr")
-    await chat.app.core.publisher.wait()
+    await chat.app.core.approvals.wait()
     return chat.store.get_proposal(proposal.id)
 
 
@@ -101,7 +101,7 @@ async def test_only_the_requester_or_an_approver_may_open_and_double_clicks_open
     assert slack.ephemerals[-1]["text"] == "Only <@U0ALICE> can open this pull request."
     await asyncio.gather(*(slack.click("alice", asked.channel, proposal.preview_ts, action_id="open_pr")
                            for _ in range(3)))
-    await pr_chat.app.core.publisher.wait()
+    await pr_chat.app.core.approvals.wait()
     assert len(gh.pulls("acme", "website")) == 1
     branch = proposal_of(pr_chat, asked).branch
     assert len(gh.calls_to("POST", "/repos/acme/website/pulls")) == 1
@@ -208,7 +208,7 @@ async def test_the_model_edits_proposes_and_a_follow_up_amends_the_open_pr(start
     assert "+## Installation" in second.patch and "+Run `make install`." in second.patch  # cumulative
     assert "Update PR #1" in str(slack.message(asked.channel, second.preview_ts)["blocks"])
     await slack.click("alice", asked.channel, second.preview_ts, action_id="open_pr")
-    await chat.app.core.publisher.wait()
+    await chat.app.core.approvals.wait()
     assert chat.store.get_proposal(second.id).status == "opened" and len(gh.pulls("acme", "website")) == 1
     readme = gh.branch_files("acme", "website", first.branch)["README.md"]
     readme = readme.decode() if isinstance(readme, bytes) else readme
@@ -264,7 +264,7 @@ async def test_a_preview_nobody_acts_on_expires(pr_chat, slack, gh):
     await pr_chat.finished(asked)
     proposal = proposal_of(pr_chat, asked)
     pr_chat.store.db.execute("UPDATE proposals SET updated_at = 0 WHERE id = ?", [proposal.id])
-    assert await pr_chat.app.core.publisher.expire_stale() == 1
+    assert await pr_chat.app.core.approvals.expire_stale() == 1
     assert slack.message(asked.channel, proposal.preview_ts)["text"].startswith(":hourglass: This preview expired after 24 h")
     assert pr_chat.store.get_proposal(proposal.id).status == "expired"
     assert not any(b["type"] == "actions" for b in slack.message(asked.channel, proposal.preview_ts)["blocks"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from bot.store.migrations import MIGRATIONS, migrate
-from bot.store.sqlite import Store, ThreadSession
+from bot.store.records import ThreadSession
+from bot.store.sqlite import Store
 
 
 def test_migrations_are_recorded_and_run_once(tmp_path):

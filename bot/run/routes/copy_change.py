@@ -1,17 +1,60 @@
-"""The copy-change fast path inside a run: find, classify, ask when mixed, replace, propose.
+"""`change "A" to "B"`: the copy-change route. Find, classify, ask when mixed, replace, propose.
 
-No model is involved, so it works without one and is instant with one.
+No model is involved, so it works without one and is instant with one. The locating and
+classifying is bot/changes/copy.py; the proposal goes through the same policy, checks and
+preview as the agent's.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+from bot.agent.loop import AgentResult
 from bot.changes import copy as copy_change
 from bot.changes.copy import CopyRequest
 from bot.changes.proposal import Proposer
+from bot.errors import UserError
 from bot.repos.run_repos import RunRepos
+from bot.run.request import (
+    Answered,
+    AskingError,
+    Request,
+    Services,
+    open_repos,
+    refuse_if_read_only,
+    show_preview,
+)
+from bot.slack import outcome
 from bot.store.records import Proposal
+
+
+class CopyChangeRoute:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def accepts(self, request: Request) -> bool:
+        return copy_change.parse(request.choice.request) is not None
+
+    async def answer(self, request: Request) -> Answered:
+        copy_request = copy_change.parse(request.choice.request)
+        assert copy_request is not None, "accepts() said this is a copy change"
+        refuse_if_read_only(request)
+        opened = await open_repos(self.services, request)
+        if opened is None:
+            raise UserError("Copy changes need a linked repo; link one with `/chatops link repo owner/name`.")
+        repos, proposer, _ = opened
+        run = request.run
+        result = await copy_change_run(copy_request, repos, proposer, run.choice)
+        if result.question is not None:
+            raise AskingError(outcome.ask_copy(run.id, copy_request.old, *result.question))
+        if result.proposal is not None:
+            await show_preview(self.services, request, result.proposal)
+        else:
+            await self.services.io.post(run.channel, run.thread_ts, text=result.answer or "", key=f"{run.id}:answer:0")
+        request.save_turn()
+        self.services.store.save_thread(request.session)
+        return Answered(AgentResult(text=result.answer or "", messages=[]), result.proposal)
 
 
 @dataclass
@@ -35,7 +78,7 @@ async def copy_change_run(request: CopyRequest, repos: RunRepos, proposer: Propo
     if code and choice not in ("text", "all"):
         return CopyResult(question=(len(text), len(code), copy_change.table(matches)))
     chosen = matches if choice == "all" else text
-    copy_change.replace(worktree.path, request, chosen)
+    await asyncio.to_thread(copy_change.replace, worktree.path, request, chosen)
     where = f" ({request.where})" if request.where and not request.scope else ""
     places = f"{len(chosen)} place{'s' if len(chosen) != 1 else ''}"
     summary = f"Replaces \"{request.old}\" with \"{request.new}\" in {places}{where}:\n{copy_change.table(chosen)}"

@@ -1,6 +1,6 @@
-"""A metric question answered with no model: "why did signups drop last week?" -> numbers, charts, SQL.
+"""The metric-question route, with no model: "why did signups drop last week?" -> numbers, charts, SQL.
 
-The question is parsed deterministically (bot/data/question.py), the metric resolved against the
+The question is parsed deterministically (bot/data/analysis/question.py), the metric resolved against the
 channel's catalog (which asks back when the name is unknown or ambiguous), and the same analysis
 the explain_metric skill runs is posted as the answer, with the charts and the SQL as files.
 """
@@ -10,16 +10,47 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from bot.agent.loop import AgentResult
 from bot.data.analysis.explain import Explanation, explain_window
-from bot.data.analysis.question import MetricQuestion
+from bot.data.analysis.question import MetricQuestion, parse_question
 from bot.data.analysis.windows import parse_period
 from bot.data.catalog import ChannelData
+from bot.data.files import explanation_files
 from bot.data.report import to_markdown
 from bot.data.why import add_candidates
 from bot.errors import UserError
 from bot.repos.run_repos import RunRepos
+from bot.run.request import Answered, Request, Services
+from bot.slack.answer import AnswerWriter
 from bot.slack.io import SlackIO
-from skills.data import explanation_files
+
+
+class MetricQuestionRoute:
+    """Taken when no model is configured and the channel has metrics (with a model, explain_metric is a skill)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def accepts(self, request: Request) -> bool:
+        return self.services.agent is None and bool(request.channel.data.metrics) \
+            and parse_question(request.run.text) is not None
+
+    async def answer(self, request: Request) -> Answered:
+        question = parse_question(request.run.text)
+        assert question is not None, "accepts() said this is a metric question"
+        run, links = request.run, request.channel.repos
+        if links:  # candidate commits come from every linked repo's history
+            request.repos = RunRepos(self.services.workspaces, links, links[0], run.id)
+        await request.progress.update(headline=f":bar_chart: Explaining `{question.metric}`…")
+        explanation = await explain_question(question, request.channel.data, request.repos,
+                                             today=dt.datetime.now(dt.UTC).date())
+        writer = AnswerWriter(self.services.io, run.channel, run.thread_ts, run.id, stream=False)
+        text = await post_explanation(self.services.io, run.channel, run.thread_ts, explanation, writer.post)
+        request.save_turn([*request.session.messages, {"role": "user", "content": run.text},
+                           {"role": "assistant", "content": text}])
+        self.services.store.save_thread(request.session)
+        return Answered(AgentResult(text=text, messages=request.session.messages))
+
 
 PERIODS = ("last week", "yesterday", "this week vs last week", "last 14 days", "since Nov 3", "on Nov 18")
 
