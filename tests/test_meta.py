@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -86,3 +87,13 @@ def test_every_skill_is_documented_in_the_contract():
         assert f"### `{skill.name}(" in contract, skill.name
         heading = contract.split(f"### `{skill.name}(")[1].split(")")[0]
         assert [p.split("=")[0].strip() for p in heading.split(",") if p.strip()] == params, skill.name
+        line = contract.split(f"### `{skill.name}(")[1].split("\n")[0]
+        assert ("— mutates" in line) is skill.mutates, f"{skill.name}: the contract and Skill.of disagree on mutates"
+
+
+def test_every_skill_declares_what_it_uses():
+    for skill in SKILLS:
+        source = inspect.getsource(skill.function)
+        uses_repos = "need_repos()" in source or "ctx.proposer" in source  # a proposer exists only with repos
+        assert uses_repos is ("repos" in skill.needs), skill.name
+        assert ("need_data()" in source) is ("data" in skill.needs), skill.name

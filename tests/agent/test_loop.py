@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -208,3 +209,57 @@ async def test_text_streams_in_pieces_and_falls_back_when_the_endpoint_cannot_st
     assert pieces == ["plain"] and agent.model.streaming is False
     await agent.run(SYSTEM, user("again"), CTX)  # no second stream attempt
     assert model.requests[-1].get("stream") in (None, False)
+
+
+async def test_reads_run_together_and_a_mutating_call_runs_alone_in_order(model, model_settings):
+    running: set[str] = set()
+    seen: list[tuple[str, frozenset[str]]] = []  # (call starting, calls already running then)
+
+    async def peek(ctx: RunContext, key: str) -> str:
+        """Read something slowly."""
+        seen.append((f"peek {key}", frozenset(running)))
+        running.add(f"peek {key}")
+        await asyncio.sleep(0.05)
+        running.discard(f"peek {key}")
+        return f"peeked {key}"
+
+    async def poke(ctx: RunContext, key: str) -> str:
+        """Change something slowly."""
+        seen.append((f"poke {key}", frozenset(running)))
+        running.add(f"poke {key}")
+        await asyncio.sleep(0.05)
+        running.discard(f"poke {key}")
+        return f"poked {key}"
+
+    agent = Agent(model=ChatModel(model_settings), skills=[Skill.of(peek), Skill.of(poke, mutates=True)])
+    model.script(Reply.tool_calls(("peek", {"key": "a"}), ("peek", {"key": "b"}), ("poke", {"key": "c"}),
+                                  ("poke", {"key": "d"}), ("peek", {"key": "e"})),
+                 Reply.text("Done."))
+    records = []
+
+    async def ended(record):
+        records.append(record)
+
+    try:
+        result = await agent.run(SYSTEM, user("go"), CTX, AgentHooks(on_tool_end=ended))
+    finally:
+        await agent.model.close()
+    assert result.text == "Done."
+    assert seen == [("peek a", frozenset()), ("peek b", frozenset({"peek a"})), ("poke c", frozenset()),
+                    ("poke d", frozenset()), ("peek e", frozenset())]
+    tool_results = [m["content"] for m in model.requests[-1]["messages"] if m["role"] == "tool"]
+    assert tool_results == ["peeked a", "peeked b", "poked c", "poked d", "peeked e"]  # answers in call order
+    assert {r.name: r.mutates for r in records} == {"peek": False, "poke": True}
+
+
+def test_a_skill_declares_its_needs_and_is_offered_only_where_they_are_met():
+    async def rows(ctx: RunContext) -> str:
+        """Read rows."""
+        return ""
+
+    skill = Skill.of(rows, needs={"data"})
+    assert skill.offered({"data", "repos"}, read_only=False) and not skill.offered({"repos"}, read_only=False)
+    mutating = Skill.of(rows, needs={"data"}, mutates=True)
+    assert mutating.offered({"data"}, read_only=False) and not mutating.offered({"data"}, read_only=True)
+    with pytest.raises(TypeError, match="unknown needs"):
+        Skill.of(rows, needs={"database"})

@@ -234,3 +234,14 @@ async def test_the_same_question_over_csv_files_goes_through_duckdb(start_bot, n
     assert "**When:** it started around" in answer
     sql = {f["name"]: f for f in files_in(slack, asked)}["signups-queries.sql"]["content"].decode()
     assert "per segment in each window" in sql and "CASE WHEN" in sql
+
+
+async def test_a_check_meant_for_the_model_reaches_a_person_as_a_plain_finding(start_bot, no_model, tmp_path):
+    with sqlite3.connect(tmp_path / "data" / "app.db") as conn:
+        conn.execute("ALTER TABLE signups RENAME TO old_signups")
+    chat = await start_bot(settings_=no_model)
+    asked = await chat.say("alice", "#general", "@chatops why did signups drop?")
+    assert await chat.finished(asked) == {"x"}
+    text = chat.progress_message(asked)["text"]
+    assert "I couldn't finish this: SQLite refused the query: no such table: signups." in text
+    assert "something went wrong" not in text and "Traceback" not in text

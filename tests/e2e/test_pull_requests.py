@@ -279,3 +279,38 @@ async def test_a_422_from_github_is_explained_in_the_thread(pr_chat, slack, gh):
     thread = "\n".join(m.get("text", "") for m in slack.bot_replies(asked.channel, asked.ts))
     assert ":x: I couldn't open the pull request: GitHub refused the pull request: Validation Failed" in thread
     assert "Traceback" not in thread
+
+
+async def test_a_read_only_channel_offers_no_skill_that_changes_anything(start_bot, settings, slack, model, gh, tmp_path):
+    (tmp_path / "chatops.yml").write_text("channels:\n  '#general':\n    change_policy:\n      kind: none\n")
+    from bot.settings import Settings
+
+    configured = Settings.from_env({"CHATOPS_HOME": str(settings.home), "CHATOPS_CONFIG": str(tmp_path / "chatops.yml")})
+    chat = await start_bot(settings_=settings.replace(channels=configured.channels))
+    link(chat)
+    model.script(Reply.text("This channel is read-only, so I can't change the README."))
+    asked = await chat.say("alice", "#general", "@chatops fix the typo in the README")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    offered = {t["function"]["name"] for t in model.requests[0]["tools"]}
+    assert offered == {"list_files", "read_file", "search_code", "git_log", "git_show", "git_blame"}
+    assert proposal_of(chat, asked) is None
+
+    copy = await chat.say("alice", "#general", f"@chatops {COPY}")
+    assert await chat.finished(copy) == {"x"}
+    assert "change policy is read-only" in chat.progress_message(copy)["text"]
+    assert proposal_of(chat, copy) is None and gh.pulls("acme", "website") == []
+
+
+async def test_the_audit_trail_says_which_tool_calls_could_change_something(start_bot, settings, slack, model, gh):
+    chat = await start_bot()
+    link(chat)
+    model.script(Reply.tool_call("read_file", {"repo": "acme/website", "path": "README.md"}),
+                 Reply.tool_call("edit_file", {"repo": "acme/website", "path": "README.md",
+                                               "old": "## Instalation", "new": "## Installation"}),
+                 Reply.tool_call("propose_change", {"repo": "acme/website", "title": "Fix a typo",
+                                                    "summary": "Installation was misspelled."}))
+    asked = await chat.say("alice", "#general", "@chatops fix the typo in the README")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    (run,) = chat.runs_for(asked)
+    assert [(c["name"], c["mutates"]) for c in chat.store.tool_calls(run.id)] == [
+        ("read_file", 0), ("edit_file", 1), ("propose_change", 1)]
