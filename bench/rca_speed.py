@@ -6,7 +6,7 @@ TIMESTAMP), with one planted root cause (android & 7.4 down 70 % from Feb 26). O
 turn and through the same `DataSource.query` path:
 - group-by: `SELECT <5 dimensions>, count(*) FROM events GROUP BY 1, 2, 3, 4, 5`, fetched in full;
 - explain: `explain_window` for count(*) over the last 7 days vs the 7 before, which are exactly the
-  table's 14 days, with the query plan the engine gets (bot/data/scan.py): on SQLite one
+  table's 14 days, with the query plan the engine gets (bot/data/analysis/scan.py): on SQLite one
   `GROUP BY day, dimensions` scan; on DuckDB `GROUP BY dimensions` with each window filtered, then
   `GROUP BY day` with the dominant segment's series beside the total's; then the change point and
   root-cause search in numpy. Its SQL time is the sum of its receipts (queries, fetched); the rest is

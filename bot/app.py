@@ -168,7 +168,7 @@ def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
         bolt = AsyncApp(
             client=client,
             signing_secret=settings.slack_signing_secret or "",
-            request_verification_enabled=False,  # bot/server.py verifies before Bolt sees the request
+            request_verification_enabled=False,  # bot/slack/http_front.py verifies before Bolt sees the request
             process_before_response=True,  # the HTTP front acks events itself; listeners are short (intake only)
             logger=bolt_logger,
         )

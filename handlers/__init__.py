@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from slack_bolt.async_app import AsyncApp
 
 from handlers.actions import (
@@ -21,14 +23,16 @@ from handlers.commands import on_chatops_command
 from handlers.events import on_app_mention, on_message
 from handlers.home import on_app_home_opened
 
-EVENTS = {
+Listener = Callable[..., Awaitable[None]]  # Bolt passes what the signature names
+
+EVENTS: dict[str, Listener] = {
     "app_mention": on_app_mention,
     "message": on_message,
     "app_home_opened": on_app_home_opened,
     "assistant_thread_started": on_assistant_thread_started,
 }
-COMMANDS = {"/chatops": on_chatops_command}
-ACTIONS = {
+COMMANDS: dict[str, Listener] = {"/chatops": on_chatops_command}
+ACTIONS: dict[str, Listener] = {
     "cancel_run": on_cancel_run,
     "retry_run": on_retry_run,
     "choose_repo": on_choose_repo,

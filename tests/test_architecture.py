@@ -86,7 +86,7 @@ def test_imports_point_down():
         mine = _layer(name)
         assert mine is not None
         for module, _, line in _imports(name, path):
-            if not module.startswith(PACKAGES + ("sim",)):
+            if not module.startswith((*PACKAGES, "sim")):
                 continue
             if _within(module, WIRING) or module.startswith("sim"):
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module} (only bot/app.py and bot/cli/ may)")

@@ -2,7 +2,7 @@
 
 Defaults are safe: any path except CI workflows and configs, lockfiles, env files, keys and
 certificates, and binaries; at most 10 files and 200 changed lines. `kind: copy` also requires
-that only string literals, comments and prose changed (bot/copy_check.py).
+that only string literals, comments and prose changed (bot/changes/copy_only.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from bot.changes.copy_only import check_file
-from bot.changes.diff import Diff
 from bot.config import ChangePolicy
+from bot.repos.diff import Diff
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Turning a run's edits into a proposal: the diff, the channel's policy, the repo's checks.
 
 Used by the `propose_change` skill and by the copy-change fast path. Posting the preview is the
-job's part (bot/preview.py); opening the PR is bot/publish.py's.
+route's part (bot/slack/preview.py); opening the PR is bot/run/approvals.py's.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import re
 import time
 from dataclasses import dataclass
 
-from bot.changes import diff as changes
 from bot.changes.checks import commands_from_agents_md, run_checks
 from bot.changes.policy import evaluate
 from bot.config import ChangePolicy
 from bot.errors import SkillError
+from bot.repos import diff as changes
 from bot.repos.run_repos import RunRepos
 from bot.repos.sandbox import Sandbox
 from bot.store.records import Proposal, new_proposal_id

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import git
 
-from bot.changes import diff as changes
 from bot.changes.forge import ForgeError, GitHub
 from bot.changes.policy import evaluate
 from bot.changes.pr_body import pr_body
 from bot.changes.proposal import branch_name
 from bot.config import ChangePolicy
 from bot.errors import UserError
+from bot.repos import diff as changes
 from bot.repos.git_auth import GitAuth
 from bot.repos.links import parse_repo
 from bot.repos.workspace import Workspaces, Worktree
@@ -93,18 +93,18 @@ class Publisher:
 
         def push() -> None:
             repo = git.Repo(worktree.path)
-            remote = repo.git.ls_remote(url, f"refs/heads/{branch}", env=env, kill_after_timeout=60)
+            remote = str(repo.git.ls_remote(url, f"refs/heads/{branch}", env=env, kill_after_timeout=60))
             parent = proposal.base_sha
             if remote.strip():
                 head = remote.split()[0]
                 repo.git.fetch(url, f"refs/heads/{branch}", env=env, kill_after_timeout=120)
-                if f"{TRAILER}: {proposal.id}" in repo.git.log("-1", "--format=%B", head):
+                if f"{TRAILER}: {proposal.id}" in str(repo.git.log("-1", "--format=%B", head)):
                     return  # this change is already on the branch (a retry after a lost answer)
                 parent = head
-            tree = repo.git.write_tree()
+            tree = str(repo.git.write_tree())
             identity = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
                         "GIT_COMMITTER_EMAIL": email}
-            commit = repo.git.commit_tree(tree, "-p", parent, "-m", message, env=identity)
+            commit = str(repo.git.commit_tree(tree, "-p", parent, "-m", message, env=identity))
             repo.git.push(url, f"{commit}:refs/heads/{branch}", env=env, kill_after_timeout=120)
 
         try:

@@ -2,7 +2,7 @@
 
 A repo is given as `owner/name` (on GitHub, or the GitHub Enterprise host of GITHUB_API_URL),
 a git URL (https, ssh, file) or a local path. URLs are kept without credentials: a token pasted
-into a URL is refused, never stored; GitHub auth comes from GITHUB_TOKEN (bot/git_auth.py).
+into a URL is refused, never stored; GitHub auth comes from GITHUB_TOKEN (bot/repos/git_auth.py).
 """
 
 from __future__ import annotations

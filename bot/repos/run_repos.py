@@ -12,8 +12,8 @@ from pathlib import Path
 
 import git
 
-from bot.changes.diff import apply_patch
 from bot.errors import SkillError
+from bot.repos.diff import apply_patch
 from bot.repos.links import RepoLink, find_repo
 from bot.repos.workspace import Workspaces, Worktree
 

@@ -9,6 +9,7 @@ repos, it is genuinely ambiguous: the bot asks, with a dropdown, instead of gues
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.errors import UserError
@@ -29,7 +30,7 @@ class RepoChoice:
         return self.link is None and bool(self.candidates)
 
 
-def choose_repo(text: str, links: list[RepoLink], *, thread: list[str] = (), thread_repo: str | None = None,
+def choose_repo(text: str, links: list[RepoLink], *, thread: Sequence[str] = (), thread_repo: str | None = None,
                 picked: str | None = None, picked_branch: str | None = None) -> RepoChoice:
     options = {key.lower(): value.strip("`*_<>") for key, value in OPTION.findall(text)}
     request = " ".join(OPTION.sub("", text).split())

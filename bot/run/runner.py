@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 
 log = logging.getLogger(__name__)
 
-Execute = Callable[[str], Awaitable[None]]
+Execute = Callable[[str], Coroutine[object, object, None]]
 
 
 class Runner:

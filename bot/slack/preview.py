@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.io import SlackIO
 from bot.changes.proposal import can_open
+from bot.slack.io import SlackIO
 from bot.store.records import Proposal
 
 INLINE_DIFF_CHARS = 2_500

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.changes.diff import Diff, FileChange
 from bot.changes.policy import evaluate, matches
 from bot.config import ChangePolicy
+from bot.repos.diff import Diff, FileChange
 
 
 def diff(*files: FileChange) -> Diff:

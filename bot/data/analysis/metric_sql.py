@@ -1,4 +1,4 @@
-"""The SQL behind a metric's numbers, for each engine (which statements run is bot/data/scan.py's choice).
+"""The SQL behind a metric's numbers, for each engine (which statements run is bot/data/analysis/scan.py's choice).
 
 - `series_and_leaves_sql`: `GROUP BY bucket, dimensions` over the span of both windows, each distinct
   aggregate once, and the latest timestamp; the series, both windows' leaves and the data's

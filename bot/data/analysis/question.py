@@ -2,7 +2,7 @@
 
 Returns the metric phrase, the direction asked about and the period phrase; the caller resolves
 the metric against the catalog (which may answer "did you mean") and the period with
-bot/data/windows.py. Anything else is not a metric question and goes to the model.
+bot/data/analysis/windows.py. Anything else is not a metric question and goes to the model.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The parser layer of read-only SQL: exactly one SELECT (or UNION/INTERSECT/EXCEPT), nothing else.
 
 This is the first of two layers. It gives the model a precise reason it can act on; the database
-connection (see `bot/data/engines/`) enforces read-only on its own, so a statement this check
+connection (bot/data/sources/) enforces read-only on its own, so a statement this check
 missed still cannot write. Both layers are tested separately against the same attack corpus.
 """
 
