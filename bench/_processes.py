@@ -15,6 +15,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.cli.loop_probe import stalls_between
+
 BOT_TOKEN = "xoxb-bench-bot-token"
 SIGNING_SECRET = "bench-signing-secret"
 
@@ -35,6 +37,22 @@ class Processes:
 
     bot: asyncio.subprocess.Process | None = None
 
+    @property
+    def probe(self) -> Path:
+        """Where the bot writes its event loop's stalls (bot/cli/loop_probe.py)."""
+        return Path(self.home) / "loop-probe.json"
+
+    def stall_figures(self, since: float, until: float) -> str:
+        """The bot's longest event loop stall between two wall times (read it after stop()): its ms, the
+        longest single step in it (a blocking call when about as long), and where the loop was."""
+        stalls = stalls_between(self.probe, since, until)
+        if not stalls:
+            return "loop_stall_ms longest<10 (target < 50)"
+        worst, step = stalls[0], max(stalls, key=lambda s: s.longest_step_ms)
+        line = (f"loop_stall_ms longest={worst.ms:.1f} (target < 50) longest_step_ms={step.longest_step_ms:.1f} "
+                f"stalls_over_50ms={sum(1 for s in stalls if s.ms > 50)}")
+        return line + (f"\n  longest stall: the loop was at {worst.where}" if worst.where else "")
+
     def bot_cpu_seconds(self) -> float:
         return cpu_seconds(self.bot.pid)
 
@@ -42,11 +60,11 @@ class Processes:
         """CPU seconds so far of every process in the benchmark, by name."""
         return {name: cpu_seconds(p.pid) for name, p in self.named.items()} | {"load": cpu_seconds(os.getpid())}
 
-    async def start_bot(self, env: dict[str, str]) -> str:
-        """`chatops run` in HTTP mode; returns its events URL once /healthz answers."""
-        port = free_port()
+    async def start_bot(self, env: dict[str, str], port: int | None = None) -> str:
+        """`chatops run` in HTTP mode (on `port`, else a free one); returns its events URL once /healthz answers."""
+        port = port or free_port()
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATOPS_", "SLACK_"))}
-        full_env.update(env, CHATOPS_HOME=self.home, CHATOPS_LOG_LEVEL="WARNING")
+        full_env.update(env, CHATOPS_HOME=self.home, CHATOPS_LOG_LEVEL="WARNING", CHATOPS_LOOP_PROBE=str(self.probe))
         full_env.update({k: v for k, v in os.environ.items() if k.startswith("CHATOPS_")})  # to try settings
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port), env=full_env)

@@ -4,8 +4,10 @@
 flight, while the model emulator takes 1 s per answer. Measured:
 - ack: time until the HTTP response (Slack retries after 3 s);
 - first sign: time from sending until the :eyes: reaction reached Slack;
-- batch: wall time from the first send until the last answer is done, as a ratio to one lone run.
-Targets: ack p99 < 50 ms, first sign p99 < 300 ms, batch < 3x a lone run.
+- batch: wall time from the first send until the last answer is done, as a ratio to one lone run;
+- loop stall: the longest time the bot's event loop could not run anything during the batch
+  (the bot's own probe, `chatops run --loop-probe`, see bot/cli/loop_probe.py).
+Targets: ack p99 < 50 ms, first sign p99 < 300 ms, batch < 3x a lone run, loop stall < 50 ms.
 
     .venv/bin/python bench/ack_latency.py [--mentions 200] [--in-flight 50] [--model-delay 1.0]
 
@@ -126,6 +128,7 @@ async def main(mentions: int, in_flight: int, model_delay: float) -> None:
         batch = max(done.values()) - started
     finally:
         await processes.stop()
+    stall = processes.stall_figures(started, max(done.values()))
     print(f"mentions={mentions} in_flight={in_flight} model_delay={model_delay}s (chatops run, HTTP mode)")
     print(f"ack_ms p50={percentile(acks, 0.5):.1f} p99={percentile(acks, 0.99):.1f} (target p99 < 50)")
     print(f"first_sign_ms p50={percentile(first_signs, 0.5):.1f} p99={percentile(first_signs, 0.99):.1f} "
@@ -133,6 +136,7 @@ async def main(mentions: int, in_flight: int, model_delay: float) -> None:
     print("cpu_s during the batch: " + " ".join(f"{name}={seconds:.2f}" for name, seconds in others.items()))
     print(f"bot_cpu_s={cpu:.2f} ({cpu / mentions * 1000:.1f} ms per mention)")
     print(f"lone_run_s={lone:.2f} batch_s={batch:.2f} batch_vs_lone={batch / lone:.2f}x (target < 3x)")
+    print(f"during the batch: {stall}")
 
 
 if __name__ == "__main__":

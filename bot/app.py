@@ -9,7 +9,6 @@ local emulators; everything else is our real code. Listeners get the core (bot/c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -115,14 +114,19 @@ class ChatopsApp:
         if self._sweeper is not None:
             self._sweeper.cancel()
         if self._socket is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._socket.close_async()
+            except Exception:  # shutting down anyway
+                log.warning("closing the Socket Mode connection failed", exc_info=True)
         if self._http is not None:
             await self._http.stop()
         await self.core.runner.shutdown()
         await self.core.approvals.wait()
-        with contextlib.suppress(Exception):
-            await self.core.io.client.session.close() if self.core.io.client.session else None
+        if self.core.io.client.session is not None:
+            try:
+                await self.core.io.client.session.close()
+            except Exception:  # shutting down anyway
+                log.warning("closing the Slack client session failed", exc_info=True)
         if self.core.model is not None:
             await self.core.model.close()
         await self.core.workspaces.close()

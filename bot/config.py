@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from bot.data.analysis.metrics import Metric, check_metric
-from bot.data.sources.links import DataLink, parse_target
+from bot.data.sources.links import DataLink, DataLinkError, parse_target
 
 DEFAULT_DENY = (
     ".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".gitlab/**", ".circleci/**", "Jenkinsfile",
@@ -248,8 +248,8 @@ def parse_data(raw: Any, base_dir: Path, where: str, problems: list[str]) -> tup
             continue
         try:
             parse_target(url, base_dir)
-        except ValueError as exc:
-            problems.append(f"{where}.{name}: {exc}.")
+        except DataLinkError as exc:
+            problems.append(f"{where}.{name}: {exc.message}.")
             continue
         links.append(DataLink(str(name), url.strip(), base_dir=base_dir))
     return tuple(links)

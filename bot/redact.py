@@ -6,6 +6,7 @@ secrets this process was configured with (whatever their shape).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -26,7 +27,10 @@ TOKEN_PATTERNS = [
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        exact = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # Each secret also as it reads inside a repr (a KeyError's message, `{x!r}`) or a JSON string,
+        # where a backslash, a quote or a non-ASCII character is escaped.
+        forms = {form for s in secrets if s for form in (s, repr(s)[1:-1], json.dumps(s)[1:-1])}
+        exact = sorted(forms, key=len, reverse=True)
         parts = [re.escape(s) for s in exact] + TOKEN_PATTERNS
         self._pattern = re.compile("|".join(f"(?:{p})" for p in parts))
 

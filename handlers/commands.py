@@ -33,6 +33,8 @@ the exact lines I read. Add `repo=<name>` or `branch=<name>` to pick a linked re
 • `/chatops status` — requests running in this channel
 • `/chatops help` — this message"""
 
+SORRY = "Sorry, that failed on my side; it is logged."
+
 _background: set[asyncio.Task] = set()
 
 
@@ -60,6 +62,9 @@ async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond
             await ack(text=f"I don't know `/chatops {subcommand}`.\n\n{HELP}")
     except UserError as exc:
         await ack(text=exc.message)
+    except Exception:  # a bug: the traceback goes to the log, never its text to Slack
+        log.exception("/chatops %s in %s failed", subcommand, channel)
+        await ack(text=SORRY)
 
 
 async def _link(core, channel: str, channel_name: str | None, args: str, user: str, respond: AsyncRespond) -> None:

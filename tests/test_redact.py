@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import pytest
@@ -55,3 +56,27 @@ def test_log_lines_are_redacted_with_their_tracebacks():
         logger.removeHandler(handler)
     text = stream.getvalue()
     assert "xoxb-1234567890" not in text and "s3cr3t-value" not in text and text.count(REDACTED) >= 2
+
+
+@pytest.mark.parametrize("secret", ["pass\\word-with-backslash", "it's a \"quoted\" secret", "pässwörd-ñ\tand-a-tab"])
+def test_a_secret_is_redacted_from_a_traceback_that_shows_it_escaped(secret):
+    """A KeyError's message, `{x!r}` and JSON bodies show a secret escaped; that form is redacted too."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(Redactor([secret])))
+    logger = logging.getLogger("test.redact.escaped")
+    logger.addHandler(handler)
+    try:
+        try:
+            try:
+                {}[secret]
+            except KeyError as exc:
+                raise RuntimeError(f"body: {json.dumps({'password': secret})}") from exc
+        except RuntimeError:
+            logger.warning("lookup failed", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "KeyError" in text and "Traceback" in text and text.count(REDACTED) == 2
+    for shown in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]):
+        assert shown not in text

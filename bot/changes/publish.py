@@ -111,7 +111,7 @@ class Publisher:
             await asyncio.to_thread(push)
         except git.GitCommandError as exc:
             detail = " ".join(str(exc.stderr or "").split())[:300]
-            log.warning("push of %s failed: %s", proposal.id, detail)
+            log.warning("push of %s failed: %s", proposal.id, detail, exc_info=True)
             if "workflow" in detail:
                 raise UserError("GitHub refused the push: the bot may not change CI workflow files.",
                                 retryable=False) from None

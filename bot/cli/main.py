@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 
 from bot.app import build_app
 from bot.cli.doctor import Doctor
+from bot.cli.loop_probe import watch_loop
 from bot.errors import SettingsError
 from bot.redact import RedactingFormatter, Redactor
 from bot.settings import Settings
@@ -46,10 +49,12 @@ def main() -> None:
 @main.command(help="Run the bot against Slack: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port.")
 @click.option("--port", default=3000, show_default=True, help="Port for the HTTP Events API (HTTP mode only).")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on (HTTP mode only).")
-def run(port: int, host: str) -> None:
+@click.option("--loop-probe", type=click.Path(dir_okay=False, path_type=Path), envvar="CHATOPS_LOOP_PROBE",
+              help="For benchmarks: write the event loop's stalls to this JSON file (bot/cli/loop_probe.py).")
+def run(port: int, host: str, loop_probe: Path | None) -> None:
     settings = load_settings(for_slack=True)
     configure_logging(settings)
-    asyncio.run(_serve(settings, host, port))
+    asyncio.run(_serve(settings, host, port, loop_probe))
 
 
 @main.command(help="Try the bot locally: a Slack emulator, the bot wired to it, and a chat in this terminal.")
@@ -119,12 +124,13 @@ def metrics_explain(metric: str | None, time_column: str | None, as_of, **flags)
         raise SystemExit(1) from None
 
 
-async def _serve(settings: Settings, host: str, port: int) -> None:
+async def _serve(settings: Settings, host: str, port: int, loop_probe: Path | None = None) -> None:
     app = build_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    probe = asyncio.create_task(watch_loop(loop_probe)) if loop_probe else None
     try:
         await app.start()
         if settings.socket_mode:
@@ -135,6 +141,10 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     finally:
         logging.getLogger(__name__).info("shutting down")
         await app.stop()
+        if probe is not None:
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
 
 
 if __name__ == "__main__":

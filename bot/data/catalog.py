@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.data.analysis.metrics import Metric, find_metric
-from bot.data.sources.links import DataLink, open_source
+from bot.data.sources.links import DataLink, DataLinkError, open_source
 from bot.data.sources.source import DataSource, QueryLimits
 from bot.errors import SkillError, UserError
 from bot.settings import Settings
@@ -56,8 +56,8 @@ class ChannelData:
         if link.name not in self._open:
             try:
                 target = link.target
-            except ValueError as exc:
-                raise UserError(f"The data source `{link.name}` is misconfigured: {exc}.", kind="data") from None
+            except DataLinkError as exc:
+                raise UserError(f"The data source `{link.name}` is misconfigured: {exc.message}.", kind="data") from None
             self._open[link.name] = open_source(link, target, self.limits, cache_dir=self.cache_dir,
                                                 password=self.passwords.get(link.password_variable))
         return self._open[link.name]

@@ -12,7 +12,7 @@ import asyncio
 import re
 
 from bot.data.catalog import ChannelData
-from bot.data.sources.links import DataLink, open_source
+from bot.data.sources.links import DataLink, DataLinkError, open_source
 from bot.data.sources.source import QueryLimits
 from bot.errors import SkillError, UserError
 from bot.settings import Settings
@@ -42,8 +42,8 @@ class DataLinker:
         link = DataLink(name, url, base_dir=self.settings.data_folder, origin="slack")
         try:
             target = link.target
-        except ValueError as exc:
-            raise UserError(f"I can't link that: {exc}.") from None
+        except DataLinkError as exc:
+            raise UserError(f"I can't link that: {exc.message}.") from None
         if target.path is not None:
             folder = self.settings.data_folder.resolve()
             resolved = target.path.resolve()
@@ -87,7 +87,7 @@ class DataLinker:
             origin = " (chatops.yml)" if link.origin == "chatops.yml" else ""
             try:
                 engine = link.target.engine
-            except ValueError:
+            except DataLinkError:
                 engine = "misconfigured"
             lines.append(f"• `{link.name}` — {engine}{origin}")
         return "\n".join(lines)

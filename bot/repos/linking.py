@@ -85,4 +85,4 @@ class Linker:
         try:
             await self.workspaces.mirror(link)
         except Exception as exc:
-            log.warning("could not clone %s after linking (%s)", link.name, type(exc).__name__)
+            log.warning("could not clone %s after linking (%s)", link.name, type(exc).__name__, exc_info=True)

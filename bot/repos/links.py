@@ -7,6 +7,7 @@ into a URL is refused, never stored; GitHub auth comes from GITHUB_TOKEN (bot/re
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,7 +64,7 @@ def parse_repo(spec: str, settings: Settings, *, branch: str | None = None, name
         spec = spec.split("|", 1)[0]
     github = settings.github_web_url.rstrip("/")
     github_host = urlparse(github).netloc
-    if OWNER_NAME.match(spec) and not Path(spec).exists():
+    if OWNER_NAME.match(spec) and not os.path.exists(spec):  # os.path: False (not OSError) for a 300-char name
         return RepoLink(name or spec, f"{github}/{spec}.git", branch, source, f"{github}/{spec}")
     parsed = urlparse(spec)
     if parsed.scheme in ("http", "https"):

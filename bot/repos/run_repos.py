@@ -140,5 +140,5 @@ class RunRepos:
             try:
                 await self.workspaces.release(worktree)
             except Exception as exc:  # a leftover worktree is removed on the next start
-                log.warning("could not remove worktree %s (%s)", worktree.path, type(exc).__name__)
+                log.warning("could not remove worktree %s (%s)", worktree.path, type(exc).__name__, exc_info=True)
         self.worktrees.clear()

@@ -149,7 +149,7 @@ class Workspaces:
                 await asyncio.to_thread(git.Repo(path).git.checkout, "--detach", "--force", "--quiet", sha)
             return True
         except (git.GitCommandError, git.NoSuchPathError) as exc:
-            log.info("spare worktree unusable (%s); making a new one", type(exc).__name__)
+            log.info("spare worktree unusable (%s); making a new one", type(exc).__name__, exc_info=True)
             await asyncio.to_thread(shutil.rmtree, spare.path, True)
             await asyncio.to_thread(shutil.rmtree, path, True)
             async with self._mirror_locks[mirror]:
@@ -230,7 +230,7 @@ def _prune(mirror: Path) -> None:
     try:
         git.Repo(mirror).git.worktree("prune")
     except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
-        log.warning("could not prune worktrees of %s", mirror.name)
+        log.warning("could not prune worktrees of %s", mirror.name, exc_info=True)
 
 
 def _default_branch(repo: git.Repo) -> str:

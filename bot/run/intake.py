@@ -138,9 +138,9 @@ class Intake:
                                        key=f"{run.id}:outcome")
                 await self.io.unreact(run.channel, run.message_ts, "eyes")
                 await self.io.react(run.channel, run.message_ts, "x")
-            except Exception as exc:
-                log.warning("could not tell thread %s/%s about interrupted run %s (%s)",
-                            run.channel, run.thread_ts, run.id, type(exc).__name__)
+            except Exception:
+                log.warning("could not tell thread %s/%s about interrupted run %s", run.channel, run.thread_ts,
+                            run.id, exc_info=True)
             log.info("run %s was interrupted by a restart", run.id)
         for run in self.store.runs(["queued"]):
             log.info("run %s was queued before the restart; starting it", run.id)

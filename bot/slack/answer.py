@@ -119,7 +119,8 @@ class AnswerWriter:
             if flushed is not None:
                 self._confirmed = boundary
         except (SlackApiError, *CONNECTION_ERRORS) as exc:
-            log.info("streaming to Slack failed (%s); the answer will be posted instead", _error_name(exc))
+            log.info("streaming to Slack failed (%s); the answer will be posted instead", _error_name(exc),
+                     exc_info=True)
             self.stream_enabled = False
             self._streamed = self._confirmed
             if self._streamer is not None and self._streamer.ts is None:
@@ -133,7 +134,7 @@ class AnswerWriter:
             await streamer.stop(markdown_text=rest or None)
             self._streamed = self._confirmed = max(upto, self._streamed)
         except (SlackApiError, *CONNECTION_ERRORS) as exc:
-            log.info("chat.stopStream failed (%s); posting the rest", _error_name(exc))
+            log.info("chat.stopStream failed (%s); posting the rest", _error_name(exc), exc_info=True)
             self._streamed = self._confirmed
         if streamer.ts:
             self.posted.append(streamer.ts)

@@ -92,7 +92,8 @@ class HttpFront:
                 headers={k.lower(): v for k, v in request.headers.items()},
             )
         except Exception as exc:
-            log.warning("dropped a signed request that is not a Slack payload (%s)", type(exc).__name__)
+            log.warning("dropped a signed request that is not a Slack payload (%s)", type(exc).__name__,
+                        exc_info=True)
             return web.json_response({"error": "malformed payload"}, status=400)
         if bolt_request.body.get("type") == "event_callback":
             future = asyncio.run_coroutine_threadsafe(_dispatch_event(self.app, bolt_request), self.main_loop)

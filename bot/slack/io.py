@@ -63,7 +63,8 @@ class SlackIO:
                 response = await self.client.chat_postMessage(**payload)
                 return response["ts"]
             except CONNECTION_ERRORS as exc:
-                log.warning("chat.postMessage lost its connection (%s); checking whether it landed", type(exc).__name__)
+                log.warning("chat.postMessage lost its connection (%s); checking whether it landed", type(exc).__name__,
+                            exc_info=True)
                 if key and thread_ts:
                     landed = await self._find_post(channel, thread_ts, key)
                     if landed:
@@ -165,5 +166,5 @@ class SlackIO:
                 log.info("%s failed (%s); carrying on", name, exc.response.get("error"))
             return False
         except CONNECTION_ERRORS as exc:
-            log.info("%s failed (%s); carrying on", name, type(exc).__name__)
+            log.info("%s failed (%s); carrying on", name, type(exc).__name__, exc_info=True)
             return False

@@ -92,4 +92,4 @@ class Progress:
                 await self.io.update(self.channel, self.message_ts, text=self.headline,
                                      blocks=blocks.progress(self.run_id, self.headline, self.steps))
         except (SlackApiError, *CONNECTION_ERRORS) as exc:
-            log.info("progress edit failed (%s); the next one will catch up", type(exc).__name__)
+            log.info("progress edit failed (%s); the next one will catch up", type(exc).__name__, exc_info=True)

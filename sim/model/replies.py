@@ -6,6 +6,7 @@ model.script(
     Reply.text("The answer is **4**."),
     Reply.error(429, retry_after=0.2),
     Reply.hang(),
+    Reply.raw_body({"choices": []}),  # status 200, but not a chat completion
 )
 ```
 A reply is a plain frozen value; the server turns it into a completion, a stream or an error.
@@ -89,6 +90,7 @@ class Reply:
     hangs: bool = False
     delay: float = 0.0  # seconds before the response starts
     chunk_delay: float = 0.0  # seconds between streamed chunks
+    raw: str | None = None  # sent verbatim instead of a completion (the body, or a stream's one event)
 
     # ----- builders -------------------------------------------------------------------------
     @classmethod
@@ -162,6 +164,12 @@ class Reply:
             "code": code if code is not None else default_code,
         }
         return cls(status=status, error_body=body, retry_after=retry_after, delay=delay)
+
+    @classmethod
+    def raw_body(cls, body: Any) -> Reply:
+        """Something that is not a chat completion, with status 200: `body` as JSON (a `str` as is),
+        as the whole response or, to a streaming request, as the stream's one `data:` event."""
+        return cls(raw=body if isinstance(body, str) else json.dumps(body))
 
     @classmethod
     def hang(cls) -> Reply:

@@ -243,6 +243,8 @@ class ModelEmulator:
             return web.json_response(
                 {"error": dict(reply.error_body or {})}, status=reply.status, headers=_error_headers(reply)
             )
+        if reply.raw is not None and not body.get("stream"):
+            return web.Response(text=reply.raw, content_type="application/json")
         ids = {"completion_id": random_id("chatcmpl-", 29), "created": int(time.time())}
         if not body.get("stream"):
             return web.json_response(completion(body, reply, **ids, with_usage=self.usage_reported))
@@ -251,10 +253,13 @@ class ModelEmulator:
         )
         await stream.prepare(request)
         with contextlib.suppress(ConnectionError):  # the client went away mid-stream: nothing to tell it
-            for position, chunk in enumerate(chunks(body, reply, **ids, with_usage=self.usage_reported)):
+            events = [reply.raw] if reply.raw is not None else (
+                json.dumps(chunk) for chunk in chunks(body, reply, **ids, with_usage=self.usage_reported)
+            )
+            for position, event in enumerate(events):
                 if position and reply.chunk_delay and await self._stopped_during(reply.chunk_delay):
                     return stream
-                await stream.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                await stream.write(f"data: {event}\n\n".encode())
             await stream.write(b"data: [DONE]\n\n")
             await stream.write_eof()
         return stream

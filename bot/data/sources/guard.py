@@ -7,6 +7,7 @@ missed still cannot write. Both layers are tested separately against the same at
 
 from __future__ import annotations
 
+import logging
 import re
 
 import sqlglot
@@ -14,6 +15,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
 from bot.errors import SkillError
+
+log = logging.getLogger(__name__)
 
 # Statement kinds that are never a read, wherever they appear in the tree.
 _FORBIDDEN = tuple(getattr(exp, name) for name in (
@@ -44,6 +47,7 @@ def guard_select(sql: str, dialect: str, max_rows: int) -> str:
     except (ParseError, TokenError) as exc:
         raise SkillError(f"the SQL does not parse as {dialect}: {_first_line(exc)}") from None
     except Exception:  # sqlglot itself crashes on some junk (AttributeError, IndexError, RecursionError)
+        log.warning("sqlglot crashed parsing a query as %s; told the model it does not parse", dialect, exc_info=True)
         raise SkillError(f"the SQL does not parse as {dialect}; send one SELECT statement") from None
     if len(statements) != 1:
         raise SkillError(f"send exactly one statement (got {len(statements)}); no `;`-separated batches")
@@ -68,7 +72,10 @@ def guard_select(sql: str, dialect: str, max_rows: int) -> str:
 def _is_one_query(sql: str, dialect: str) -> bool:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
-    except Exception:
+    except (ParseError, TokenError):
+        return False
+    except Exception:  # sqlglot crashed on SQL it wrote itself
+        log.warning("sqlglot crashed re-parsing its own %s SQL", dialect, exc_info=True)
         return False
     return len(statements) == 1 and isinstance(statements[0], exp.Select | exp.SetOperation)
 

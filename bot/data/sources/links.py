@@ -21,10 +21,19 @@ from bot.data.sources.duckdb_source import FILE_READERS, DuckDBSource
 from bot.data.sources.postgres_source import PostgresSource
 from bot.data.sources.source import DataSource, QueryLimits
 from bot.data.sources.sqlite_source import SQLiteSource
+from bot.errors import UserError
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 DUCKDB_SUFFIXES = (".duckdb", *FILE_READERS)
 PASSWORD_PREFIX = "CHATOPS_DATA_PASSWORD_"
+
+
+class DataLinkError(UserError):
+    """A URL or path that is not a data source we can link; the message, written for people, says why.
+    Callers put it after "I can't link that: " or a chatops.yml location."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="data")
 
 
 @dataclass(frozen=True)
@@ -53,27 +62,28 @@ class Target:
 
 
 def parse_target(url: str, base_dir: Path) -> Target:
-    """Where `url` points; ValueError with a readable reason when it is not a supported source."""
+    """Where `url` points; `DataLinkError` with a readable reason when it is not a supported source."""
     text = url.strip()
     if "://" not in text:
         return _file_target(_resolve(text, base_dir), url)
     try:
         parsed = make_url(text)
-    except ArgumentError:
-        raise ValueError(f"`{url}` is not a database URL (e.g. sqlite:///data/app.db)") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number (int() on what follows `:`)
+        raise DataLinkError(f"`{url}` is not a database URL (e.g. sqlite:///data/app.db, "
+                            "postgresql://user@host:5432/dbname)") from None
     backend = parsed.get_backend_name()
     if parsed.password:
-        raise ValueError("do not put a password in the URL (it would be shown and stored); set it in the "
-                         f"environment as {PASSWORD_PREFIX}<NAME> instead")
+        raise DataLinkError("do not put a password in the URL (it would be shown and stored); set it in the "
+                            f"environment as {PASSWORD_PREFIX}<NAME> instead")
     if backend == "sqlite":
         return Target("sqlite", path=_resolve(parsed.database or "", base_dir))
     if backend == "duckdb":
         return Target("duckdb", path=_resolve(parsed.database or "", base_dir))
     if backend in ("postgresql", "postgres"):
         if not parsed.database:
-            raise ValueError(f"`{url}` names no database (postgresql://user@host:5432/dbname)")
+            raise DataLinkError(f"`{url}` names no database (postgresql://user@host:5432/dbname)")
         return Target("postgresql", url=parsed)
-    raise ValueError(f"`{backend}` is not supported; link SQLite, DuckDB (CSV/Parquet) or PostgreSQL")
+    raise DataLinkError(f"`{backend}` is not supported; link SQLite, DuckDB (CSV/Parquet) or PostgreSQL")
 
 
 def _file_target(path: Path, url: str) -> Target:
@@ -82,14 +92,17 @@ def _file_target(path: Path, url: str) -> Target:
         return Target("sqlite", path=path)
     if suffix in DUCKDB_SUFFIXES or path.is_dir():
         return Target("duckdb", path=path)
-    raise ValueError(f"`{url}`: a path must end in {', '.join(SQLITE_SUFFIXES + DUCKDB_SUFFIXES)} or be a folder "
-                     "of data files; or write a URL such as sqlite:///path")
+    raise DataLinkError(f"`{url}`: a path must end in {', '.join(SQLITE_SUFFIXES + DUCKDB_SUFFIXES)} or be a "
+                        "folder of data files; or write a URL such as sqlite:///path")
 
 
 def _resolve(path: str, base_dir: Path) -> Path:
     if not path or path == ":memory:":
-        raise ValueError("a data source needs a file or folder, not an in-memory database")
-    candidate = Path(path).expanduser()
+        raise DataLinkError("a data source needs a file or folder, not an in-memory database")
+    try:
+        candidate = Path(path).expanduser()
+    except RuntimeError:  # ~someone, and there is no such user
+        raise DataLinkError(f"`{path}` starts with a home folder that does not exist here") from None
     return candidate if candidate.is_absolute() else (base_dir / candidate)
 
 
