@@ -124,7 +124,8 @@ async def explain_metric(ctx: RunContext, metric: str, current: str = "", baseli
     db = data.source(wanted.source)
     explanation = await asyncio.to_thread(explain_window, db, wanted, comparison)
     await add_candidates(explanation, ctx.repos)
-    ctx.attachments.extend(explanation_files(explanation))  # its SQL file is the receipt for these numbers
+    # its SQL file is the receipt for these numbers; the charts are drawn in a thread (tens of ms each)
+    ctx.attachments.extend(await asyncio.to_thread(explanation_files, explanation))
     return to_markdown(explanation)
 
 

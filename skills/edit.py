@@ -6,6 +6,9 @@ the preview, and the channel's change policy is applied again before anything is
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from bot.errors import SkillError
 from skills.base import RunContext
 from skills.repo_files import confine
@@ -25,8 +28,12 @@ async def edit_file(ctx: RunContext, repo: str, path: str, old: str, new: str) -
     """
     worktree = await ctx.need_repos().worktree(repo)
     target, relative = confine(worktree, path)
+    return await asyncio.to_thread(_replace_once, target, relative, worktree.link.name, old, new)
+
+
+def _replace_once(target: Path, relative: str, repo: str, old: str, new: str) -> str:
     if not target.is_file():
-        raise SkillError(f"`{relative}` is not a file in {worktree.link.name}; use write_file to create one")
+        raise SkillError(f"`{relative}` is not a file in {repo}; use write_file to create one")
     if not old:
         raise SkillError("`old` is empty; give the exact text to replace")
     text = target.read_text(encoding="utf-8")
@@ -54,14 +61,18 @@ async def write_file(ctx: RunContext, repo: str, path: str, content: str) -> str
     target, relative = confine(worktree, path)
     if target.is_dir():
         raise SkillError(f"`{relative}` is a directory")
-    if target.exists() and ctx.need_repos().is_tracked(worktree, relative):
+    if target.exists() and await ctx.need_repos().is_tracked(worktree, relative):
         raise SkillError(f"`{relative}` already exists in the repo; change it with edit_file")
     data = content.encode("utf-8")
     if len(data) > MAX_WRITE_BYTES:
         raise SkillError(f"that is {len(data)} bytes; the limit for one file is {MAX_WRITE_BYTES}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    confine(worktree, relative)  # the new directories must not have led outside either
-    target.write_bytes(data)
+
+    def write() -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        confine(worktree, relative)  # the new directories must not have led outside either
+        target.write_bytes(data)
+
+    await asyncio.to_thread(write)
     return f"Wrote `{relative}` ({len(data)} bytes, {len(content.splitlines())} lines)."
 
 

@@ -3,6 +3,7 @@ run's worktree; every result names the commit it came from and is capped with an
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
@@ -35,8 +36,8 @@ def header(worktree: Worktree) -> str:
     return f"{worktree.link.name} @ {worktree.sha[:12]} ({worktree.branch})"
 
 
-def with_agents_notes(ctx: RunContext, worktree: Worktree, relative_dir: str, text: str) -> str:
-    notes = ctx.need_repos().nearby_agents_md(worktree, relative_dir)
+async def with_agents_notes(ctx: RunContext, worktree: Worktree, relative_dir: str, text: str) -> str:
+    notes = await ctx.need_repos().nearby_agents_md(worktree, relative_dir)
     return f"{notes}\n\n{text}" if notes else text
 
 
@@ -53,21 +54,9 @@ async def list_files(ctx: RunContext, repo: str, path: str = ".", depth: int = 2
     if not target.is_dir():
         raise SkillError(f"`{relative}` is not a directory in {worktree.link.name}")
     depth = max(1, min(depth, 6))
-    files = (await _search(["--files", "--hidden", "-g", "!.git", "--", relative], worktree.path)).splitlines()
-    base = len(PurePosixPath(relative).parts) if relative != "." else 0
-    entries: Counter[str] = Counter()
-    for line in files:
-        parts = PurePosixPath(line.removeprefix("./")).parts
-        if len(parts) - base <= depth:
-            entries["/".join(parts)] += 0
-        else:
-            entries["/".join(parts[: base + depth]) + "/"] += 1
-    names = sorted(entries)
-    shown = [f"{name}  ({entries[name]} files)" if name.endswith("/") else name for name in names[:MAX_ENTRIES]]
-    lines = [f"{header(worktree)}: {relative}/ ({len(files)} files, depth {depth})", *shown]
-    if len(names) > MAX_ENTRIES:
-        lines.append(f"[{len(names)} entries; showing {MAX_ENTRIES}; list a subdirectory or lower depth]")
-    return with_agents_notes(ctx, worktree, relative, "\n".join(lines))
+    files = await _search(["--files", "--hidden", "-g", "!.git", "--", relative], worktree.path)
+    listing = await asyncio.to_thread(_tree, files, relative, depth)  # tens of thousands of paths in a big repo
+    return await with_agents_notes(ctx, worktree, relative, f"{header(worktree)}: {listing}")
 
 
 async def read_file(ctx: RunContext, repo: str, path: str, start_line: int = 1, end_line: int = 0) -> str:
@@ -83,10 +72,9 @@ async def read_file(ctx: RunContext, repo: str, path: str, start_line: int = 1, 
     target, relative = confine(worktree, path)
     if not target.is_file():
         raise SkillError(f"`{relative}` is not a file in {worktree.link.name}; use list_files or search_code")
-    data = target.read_bytes()
-    if b"\0" in data[:8192]:
-        return f"{header(worktree)}: {relative} is a binary file ({len(data)} bytes); not shown"
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines, size = await asyncio.to_thread(_lines, target)
+    if lines is None:
+        return f"{header(worktree)}: {relative} is a binary file ({size} bytes); not shown"
     start = max(1, start_line)
     end = min(len(lines), end_line if end_line >= start else start + MAX_READ_LINES - 1, start + MAX_READ_LINES - 1)
     if start > max(len(lines), 1):
@@ -97,7 +85,7 @@ async def read_file(ctx: RunContext, repo: str, path: str, start_line: int = 1, 
     text = [f"{header(worktree)}: {relative} lines {start}-{end} of {len(lines)} — cite as {cite}", *body]
     if end < len(lines):
         text.append(f"[lines {end + 1}-{len(lines)} not shown; call read_file with start_line={end + 1}]")
-    return with_agents_notes(ctx, worktree, str(PurePosixPath(relative).parent), "\n".join(text))
+    return await with_agents_notes(ctx, worktree, str(PurePosixPath(relative).parent), "\n".join(text))
 
 
 async def search_code(ctx: RunContext, repo: str, pattern: str, path_glob: str = "") -> str:
@@ -114,17 +102,51 @@ async def search_code(ctx: RunContext, repo: str, pattern: str, path_glob: str =
     if path_glob:
         args += ["-g", path_glob]
     output = await _search([*args, "-e", pattern, "--", "."], worktree.path)
+    where = f" in {path_glob}" if path_glob else ""
+    found = await asyncio.to_thread(_matches, output, f"/{pattern}/{where}")  # a loose pattern matches millions
+    if found is None:
+        return f"{header(worktree)}: no matches for /{pattern}/{where}"
+    summary, first_dir = found
+    return await with_agents_notes(ctx, worktree, first_dir, f"{header(worktree)}: {summary}")
+
+
+def _matches(output: str, searched: str) -> tuple[str, str] | None:
+    """(ripgrep's matches, counted and capped; the directory of the first), or None when there are none."""
     matches = [line.removeprefix("./") for line in output.splitlines() if line]
     if not matches:
-        return f"{header(worktree)}: no matches for /{pattern}/" + (f" in {path_glob}" if path_glob else "")
+        return None
     files = {m.split(":", 1)[0] for m in matches}
-    lines = [f"{header(worktree)}: {len(matches)} matches in {len(files)} files for /{pattern}/"
-             + (f" in {path_glob}" if path_glob else "")]
-    lines += matches[:MAX_MATCHES]
+    lines = [f"{len(matches)} matches in {len(files)} files for {searched}", *matches[:MAX_MATCHES]]
     if len(matches) > MAX_MATCHES:
         lines.append(f"[{len(matches)} matches; showing {MAX_MATCHES}; narrow the pattern or path_glob]")
-    first_dir = str(PurePosixPath(matches[0].split(":", 1)[0]).parent)
-    return with_agents_notes(ctx, worktree, first_dir, "\n".join(lines))
+    return "\n".join(lines), str(PurePosixPath(matches[0].split(":", 1)[0]).parent)
+
+
+def _lines(target: Path) -> tuple[list[str] | None, int]:
+    """(the file's lines, or None when it is binary; its size in bytes)."""
+    data = target.read_bytes()
+    if b"\0" in data[:8192]:
+        return None, len(data)
+    return data.decode("utf-8", errors="replace").splitlines(), len(data)
+
+
+def _tree(files: str, relative: str, depth: int) -> str:
+    """ripgrep's file list under `relative` as entries `depth` levels deep, deeper ones counted."""
+    paths = files.splitlines()
+    base = len(PurePosixPath(relative).parts) if relative != "." else 0
+    entries: Counter[str] = Counter()
+    for line in paths:
+        parts = PurePosixPath(line.removeprefix("./")).parts
+        if len(parts) - base <= depth:
+            entries["/".join(parts)] += 0
+        else:
+            entries["/".join(parts[: base + depth]) + "/"] += 1
+    names = sorted(entries)
+    shown = [f"{name}  ({entries[name]} files)" if name.endswith("/") else name for name in names[:MAX_ENTRIES]]
+    lines = [f"{relative}/ ({len(paths)} files, depth {depth})", *shown]
+    if len(names) > MAX_ENTRIES:
+        lines.append(f"[{len(names)} entries; showing {MAX_ENTRIES}; list a subdirectory or lower depth]")
+    return "\n".join(lines)
 
 
 def _clip(line: str) -> str:

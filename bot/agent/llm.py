@@ -7,6 +7,7 @@ the endpoint does; in `auto` mode a 400 that names `stream` switches to plain re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -97,10 +98,8 @@ class ChatModel:
                 completion = await self._plain(request, on_text)
         except openai.OpenAIError as exc:
             raise self._mapped(exc, time.monotonic() - started) from exc
-        if not completion.prompt_tokens:
-            completion.prompt_tokens = count_messages(messages) + count_tools(tools or [])
-        if not completion.completion_tokens:
-            completion.completion_tokens = count_text(completion.text) + count_text(json.dumps(completion.tool_calls))
+        if not completion.prompt_tokens or not completion.completion_tokens:  # the endpoint did not say: count
+            await asyncio.to_thread(_count_usage, completion, messages, tools)
         return completion
 
     async def close(self) -> None:
@@ -187,6 +186,13 @@ class ChatModel:
 # What reading a response that is not a chat completion raises; caught around that reading only,
 # never around our own code (the `on_text` callback), whose exceptions are bugs to propagate.
 _MALFORMED = (KeyError, IndexError, TypeError, AttributeError)
+
+
+def _count_usage(completion: Completion, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> None:
+    if not completion.prompt_tokens:
+        completion.prompt_tokens = count_messages(messages) + count_tools(tools or [])
+    if not completion.completion_tokens:
+        completion.completion_tokens = count_text(completion.text) + count_text(json.dumps(completion.tool_calls))
 
 
 def _malformed(exc: Exception) -> ModelError:

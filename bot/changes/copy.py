@@ -9,6 +9,7 @@ any other.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -61,22 +62,31 @@ async def find(worktree: Path, request: CopyRequest) -> list[Match]:
     if request.scope:
         args += ["-g", request.scope if "/" in request.scope or "*" in request.scope else f"**/{request.scope}"]
     output = await ripgrep([*args, "-e", request.old, "--", "."], worktree)
-    matches: list[Match] = []
-    lexed: dict[str, _Lexed] = {}
+    return await asyncio.to_thread(_classify, worktree, request, output)  # reads and lexes every file found
+
+
+def _classify(worktree: Path, request: CopyRequest, output: str) -> list[Match]:
+    """ripgrep's rows as matches, each classified by lexing its whole file. One file's tokens are kept
+    at a time: hundreds of files' would be millions of objects, and the garbage collector's passes
+    over them hold every thread, the event loop's too, for tens of milliseconds."""
+    rows: dict[str, list[tuple[int, str]]] = {}
     for row in output.splitlines():
         path, line, _column, text = row.removeprefix("./").split(":", 3)
-        if path not in lexed:
-            lexed[path] = _lex(path, (worktree / path).read_text(encoding="utf-8", errors="replace"))
-        start = 0
-        while (offset := text.find(request.old, start)) >= 0:
-            matches.append(Match(path, int(line), offset, text.strip()[:160],
-                                 lexed[path].user_facing_at(int(line), offset)))
-            start = offset + len(request.old)
+        rows.setdefault(path, []).append((int(line), text))
+    matches: list[Match] = []
+    for path, found in rows.items():
+        lexed = _lex(path, (worktree / path).read_text(encoding="utf-8", errors="replace"))
+        for line, text in found:
+            start = 0
+            while (offset := text.find(request.old, start)) >= 0:
+                matches.append(Match(path, line, offset, text.strip()[:160], lexed.user_facing_at(line, offset)))
+                start = offset + len(request.old)
     return matches
 
 
 def replace(worktree: Path, request: CopyRequest, matches: list[Match]) -> int:
-    """Replace exactly the chosen occurrences; returns how many were replaced."""
+    """Replace exactly the chosen occurrences; returns how many were replaced. It reads and writes every
+    file concerned, so async code calls it in a thread (`asyncio.to_thread`)."""
     by_file: dict[str, list[Match]] = {}
     for match in matches:
         by_file.setdefault(match.path, []).append(match)

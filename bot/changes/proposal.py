@@ -6,6 +6,7 @@ route's part (bot/slack/preview.py); opening the PR is bot/run/approvals.py's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -47,10 +48,10 @@ class Proposer:
         diff = await changes.collect(worktree.path, worktree.sha)
         if diff.empty:
             raise SkillError("there are no changes to propose; edit files with edit_file or write_file first")
-        verdict = evaluate(self.policy, diff)
+        verdict = await asyncio.to_thread(evaluate, self.policy, diff)  # a copy-only policy lexes every file
         checks = []
         if verdict.allowed:
-            commands = list(worktree.link.checks) or commands_from_agents_md(self.repos.root_agents_text(repo))
+            commands = list(worktree.link.checks) or commands_from_agents_md(await self.repos.root_agents_text(repo))
             checks = await run_checks(self.sandbox, worktree, commands)
         previous = self.previous if self.previous and self.previous.repo == worktree.link.name else None
         proposal = Proposal(

@@ -68,7 +68,8 @@ class Publisher:
                                                   sha=proposal.base_sha)
         try:
             await asyncio.to_thread(changes.apply_patch, worktree.path, proposal.patch)
-            verdict = evaluate(policy, await changes.collect(worktree.path, proposal.base_sha))
+            # a `kind: copy` policy lexes every changed file: off the loop
+            verdict = await asyncio.to_thread(evaluate, policy, await changes.collect(worktree.path, proposal.base_sha))
             if not verdict.allowed:  # enforced twice: the patch about to be pushed, against today's policy
                 raise RefusedError(verdict.summary)
             await self._push(worktree, link.url, proposal, proposal.branch, requester, thread_link)

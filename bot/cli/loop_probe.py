@@ -2,17 +2,19 @@
 
 A task sleeps 5 ms at a time and notes by how much each wake-up came late: that lateness is how
 long the loop was stalled by whatever ran on it meanwhile, whether one blocking call or a burst
-of many short steps. To tell the two apart, each callback the loop runs is timed, and the longest
-one of the stall is noted too. A watchdog thread looks at the loop every 10 ms; when it has not
+of many short steps. To tell them apart, each callback the loop runs is timed, and the longest
+one of the stall is noted, as is the longest garbage collection in it (a collection holds every
+thread, so a long one stalls the loop whatever it runs). A watchdog thread looks at the loop every 10 ms; when it has not
 woken for 50 ms, it notes where the loop thread is (the innermost frames of our own code), so a
 stall comes with its culprit. Every stall over 10 ms (wall time it began, ms, longest single step
-in ms, where) goes to FILE as JSON, rewritten at most twice a second and when the bot stops, so a
+in ms, longest collection in ms, where) goes to FILE as JSON, rewritten at most twice a second and when the bot stops, so a
 benchmark can take the worst stall within the window it measured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -37,7 +39,15 @@ class _Watch:
         self.beat = time.monotonic()
         self.where = ""  # where the loop thread was during the current stall ("" when not located)
         self.longest_step = 0.0  # seconds, of one callback since the last wake-up
+        self.longest_gc = 0.0  # seconds, of one garbage collection since the last wake-up
+        self._gc_started = 0.0
         self.stopped = threading.Event()
+
+    def on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.longest_gc = max(self.longest_gc, time.perf_counter() - self._gc_started)
 
     def timed(self, run: Callable[[asyncio.Handle], None]) -> Callable[[asyncio.Handle], None]:
         def timed_run(handle: asyncio.Handle) -> None:
@@ -61,8 +71,9 @@ async def watch_loop(path: Path) -> None:
     watch = _Watch()
     threading.Thread(target=watch.watchdog, name="loop-probe", daemon=True).start()
     untimed = asyncio.Handle._run
-    asyncio.Handle._run = watch.timed(untimed)  # type: ignore[method-assign]
-    stalls: list[tuple[float, float, float, str]] = []  # (wall time the stall began, ms, longest step ms, where)
+    asyncio.Handle._run = watch.timed(untimed)  # type: ignore[method-assign, assignment]
+    gc.callbacks.append(watch.on_gc)
+    stalls: list[tuple[float, float, float, float, str]] = []  # (began: wall time, ms, longest step ms, gc ms, where)
     worst = 0.0
     flushed_at = loop.time()
     dirty = True
@@ -74,16 +85,19 @@ async def watch_loop(path: Path) -> None:
             late_ms = (loop.time() - before - TICK) * 1000
             where, watch.where = watch.where, ""
             step_ms, watch.longest_step = watch.longest_step * 1000, 0.0
+            gc_ms, watch.longest_gc = watch.longest_gc * 1000, 0.0
             if late_ms > worst:
                 worst, dirty = late_ms, True
             if late_ms > NOTED_MS and len(stalls) < MAX_NOTED:
-                stalls.append((round(time.time() - late_ms / 1000, 3), round(late_ms, 1), round(step_ms, 1), where))
+                stalls.append((round(time.time() - late_ms / 1000, 3), round(late_ms, 1), round(step_ms, 1),
+                               round(gc_ms, 1), where))
                 dirty = True
             if dirty and loop.time() - flushed_at >= FLUSH_EVERY:
                 await asyncio.to_thread(_write, path, worst, list(stalls))
                 flushed_at, dirty = loop.time(), False
     finally:
         asyncio.Handle._run = untimed  # type: ignore[method-assign]
+        gc.callbacks.remove(watch.on_gc)
         watch.stopped.set()
         _write(path, worst, stalls)
 
@@ -103,7 +117,7 @@ def _short(filename: str) -> str:
     return filename.removeprefix(str(ROOT) + os.sep).split(f"site-packages{os.sep}")[-1]
 
 
-def _write(path: Path, worst: float, stalls: list[tuple[float, float, float, str]]) -> None:
+def _write(path: Path, worst: float, stalls: list[tuple[float, float, float, float, str]]) -> None:
     record = {"tick_ms": TICK * 1000, "worst_ms": round(worst, 1), "noted_over_ms": NOTED_MS,
               "located_over_ms": LOCATED_MS, "stalls": stalls}
     partial = path.with_name(path.name + ".partial")
@@ -116,6 +130,7 @@ class Stall:
     began: float  # wall time
     ms: float
     longest_step_ms: float  # the longest single callback within it: a blocking call when close to `ms`
+    longest_gc_ms: float  # the longest garbage collection within it
     where: str  # where the loop thread was, for stalls over LOCATED_MS
 
 

@@ -82,45 +82,38 @@ class RunRepos:
                 self.worktrees[pinned.link.name] = worktree
         return self.worktrees[pinned.link.name]
 
-    def is_tracked(self, worktree: Worktree, relative: str) -> bool:
+    async def is_tracked(self, worktree: Worktree, relative: str) -> bool:
         """Is the path in the pinned commit (as opposed to created during this run)?"""
-        try:
-            git.Repo(worktree.mirror).git.cat_file("-e", f"{worktree.sha}:{relative}")
-            return True
-        except git.GitCommandError:
-            return False
+        return await asyncio.to_thread(_in_commit, worktree.mirror, worktree.sha, relative)
 
-    def root_agents_text(self, name: str) -> str:
+    async def root_agents_text(self, name: str) -> str:
         """The whole AGENTS.md at the repo root, at the pinned commit ("" if there is none)."""
         pinned = self.pinned.get(self.link(name).name)
         if pinned is None:
             return ""
-        try:
-            return git.Repo(pinned.mirror).git.show(f"{pinned.sha}:{AGENTS_FILE}")
-        except git.GitCommandError:
-            return ""
+        return await asyncio.to_thread(_root_agents, pinned.mirror, pinned.sha)
 
-    def root_agents_md(self, pinned: Pinned) -> str:
+    async def root_agents_md(self, pinned: Pinned) -> str:
         """The repo's top-level AGENTS.md, within budget, for the system prompt."""
-        try:
-            text = git.Repo(pinned.mirror).git.show(f"{pinned.sha}:{AGENTS_FILE}")
-        except git.GitCommandError:
+        text = await asyncio.to_thread(_root_agents, pinned.mirror, pinned.sha)
+        if not text:
             return ""
         self.agents_given.add(f"{pinned.link.name}:")
         return self._within_budget(text, AGENTS_FILE)
 
-    def nearby_agents_md(self, worktree: Worktree, relative: str) -> str:
+    async def nearby_agents_md(self, worktree: Worktree, relative: str) -> str:
         """AGENTS.md files in the directories leading to `relative` that the model has not seen yet."""
-        notes = []
         parts = Path(relative).parts
         directories = [Path(*parts[:i]) for i in range(1, len(parts) + 1)]
-        for directory in directories:
+        unseen = [d for d in directories if f"{worktree.link.name}:{d}" not in self.agents_given]
+        found = await asyncio.to_thread(_agents_files, worktree.path, unseen) if unseen else []
+        notes = []
+        for directory, text in found:
             key = f"{worktree.link.name}:{directory}"
-            candidate = worktree.path / directory / AGENTS_FILE
-            if key in self.agents_given or not candidate.is_file():
+            if key in self.agents_given:  # a skill running alongside gave it meanwhile
                 continue
             self.agents_given.add(key)
-            text = self._within_budget(candidate.read_text(errors="replace"), f"{directory}/{AGENTS_FILE}")
+            text = self._within_budget(text, f"{directory}/{AGENTS_FILE}")
             if text:
                 notes.append(f"Instructions from {directory}/{AGENTS_FILE} (they apply to files under it):\n{text}")
         return "\n\n".join(notes)
@@ -142,3 +135,28 @@ class RunRepos:
             except Exception as exc:  # a leftover worktree is removed on the next start
                 log.warning("could not remove worktree %s (%s)", worktree.path, type(exc).__name__, exc_info=True)
         self.worktrees.clear()
+
+
+def _in_commit(mirror: Path, sha: str, relative: str) -> bool:
+    try:
+        git.Repo(mirror).git.cat_file("-e", f"{sha}:{relative}")
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def _root_agents(mirror: Path, sha: str) -> str:
+    try:
+        return git.Repo(mirror).git.show(f"{sha}:{AGENTS_FILE}")
+    except git.GitCommandError:
+        return ""
+
+
+def _agents_files(worktree: Path, directories: list[Path]) -> list[tuple[Path, str]]:
+    """(directory, text) of the AGENTS.md files among `directories` of the worktree."""
+    found = []
+    for directory in directories:
+        candidate = worktree / directory / AGENTS_FILE
+        if candidate.is_file():
+            found.append((directory, candidate.read_text(errors="replace")))
+    return found

@@ -95,7 +95,7 @@ class Workspaces:
                 await asyncio.to_thread(_clone if not path.exists() else _fetch, link.url, path, env)
             except git.GitCommandError as exc:
                 if not path.exists() or not (path / "HEAD").exists():
-                    shutil.rmtree(path, ignore_errors=True)
+                    await asyncio.to_thread(shutil.rmtree, path, True)
                     raise _git_problem(link, exc) from None
                 log.warning("fetching %s failed (%s); using the mirror as it is", link.name, _stderr(exc))
             self._fetched_at[link.url] = time.monotonic()
@@ -104,14 +104,8 @@ class Workspaces:
     async def resolve(self, link: RepoLink, branch: str | None = None) -> tuple[Path, str, str]:
         """(mirror, branch, sha) for the tip the run will read."""
         mirror = await self.mirror(link)
-        repo = git.Repo(mirror)
-        branch = branch or link.branch or _default_branch(repo)
-        try:
-            sha = repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
-        except git.GitCommandError:
-            names = ", ".join(f"`{h.name}`" for h in list(repo.heads)[:10])
-            raise UserError(f"`{link.name}` has no branch `{branch}` (branches: {names}).") from None
-        return mirror, branch, sha
+        tip_branch, sha = await asyncio.to_thread(_tip, link, mirror, branch)
+        return mirror, tip_branch, sha
 
     async def checkout(self, link: RepoLink, run_id: str, branch: str | None = None,
                        sha: str | None = None) -> Worktree:
@@ -231,6 +225,17 @@ def _prune(mirror: Path) -> None:
         git.Repo(mirror).git.worktree("prune")
     except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
         log.warning("could not prune worktrees of %s", mirror.name, exc_info=True)
+
+
+def _tip(link: RepoLink, mirror: Path, branch: str | None) -> tuple[str, str]:
+    """(branch, sha of its tip) in the mirror; the branch defaults to the link's, then the mirror's HEAD."""
+    repo = git.Repo(mirror)
+    branch = branch or link.branch or _default_branch(repo)
+    try:
+        return branch, repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+    except git.GitCommandError:
+        names = ", ".join(f"`{h.name}`" for h in list(repo.heads)[:10])
+        raise UserError(f"`{link.name}` has no branch `{branch}` (branches: {names}).") from None
 
 
 def _default_branch(repo: git.Repo) -> str:

@@ -103,7 +103,7 @@ async def open_repos(services: Services, request: Request) -> tuple[RunRepos, Pr
     store.update_run(run.id, repo=choice.link.name, branch=pinned.branch)
     proposer = Proposer(store, services.sandbox, request.channel.policy, repos, run.id, run.channel, run.thread_ts,
                         run.user, choice.request, previous)
-    note = prompt.repos_section(request.channel.repos, pinned, repos.root_agents_md(pinned))
+    note = prompt.repos_section(request.channel.repos, pinned, await repos.root_agents_md(pinned))
     if previous is not None:
         pr = f" (open as PR #{previous.pr_number})" if previous.pr_number else ""
         note += (f"This thread already proposed a change to `{previous.repo}`{pr}: {previous.title}. Your "

@@ -125,3 +125,8 @@ async def test_github_token_is_used_but_never_written_to_disk(tmp_path):
             await Workspaces(anonymous, GitAuth(anonymous)).check_access(parse_repo("acme/api", anonymous))
         with pytest.raises(UserError, match="credentials in a repo URL"):
             parse_repo(f"https://x:{token}@github.com/acme/api.git", settings)
+
+
+def test_a_very_long_owner_name_is_still_read_as_github(repo_settings):
+    name = "acme/" + "x" * 300  # too long for a path: os.path.exists says False, Path.exists raised OSError
+    assert parse_repo(name, repo_settings).web_url == f"{repo_settings.github_web_url}/{name}"

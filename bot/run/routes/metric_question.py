@@ -73,5 +73,5 @@ async def post_explanation(io: SlackIO, channel: str, thread_ts: str, explanatio
     """Post the answer (through `post`, the answer writer) and then its charts and SQL; return the text."""
     text = to_markdown(explanation)
     await post(text)
-    await io.upload_files(channel, thread_ts, explanation_files(explanation))
+    await io.upload_files(channel, thread_ts, await asyncio.to_thread(explanation_files, explanation))  # draws PNGs
     return text
