@@ -141,13 +141,13 @@ class Settings:
                         env.text("CHATOPS_GIT_EMAIL") or "chatops@users.noreply.github.com"),
             preview_ttl=env.number("CHATOPS_PREVIEW_TTL", float, 24 * 3600.0, minimum=60),
             repo_freshness=env.number("CHATOPS_REPO_FRESHNESS", float, 60.0, minimum=0),
-            worktrees_dir=Path(env.text("CHATOPS_WORKTREES")).expanduser() if env.text("CHATOPS_WORKTREES") else None,
+            worktrees_dir=_path(env.text("CHATOPS_WORKTREES")),
             sandbox_timeout=env.number("CHATOPS_SANDBOX_TIMEOUT", float, 120.0, minimum=1),
             sandbox_max_processes=env.number("CHATOPS_SANDBOX_MAX_PROCESSES", int, 256, minimum=8),
             sandbox_user=env.number("CHATOPS_SANDBOX_UID", int, 65534, minimum=1),
             sql_timeout=env.number("CHATOPS_SQL_TIMEOUT", float, 10.0, minimum=0.1),
             sql_max_rows=env.number("CHATOPS_SQL_MAX_ROWS", int, 1000, minimum=1),
-            data_dir=Path(env.text("CHATOPS_DATA_DIR")).expanduser() if env.text("CHATOPS_DATA_DIR") else None,
+            data_dir=_path(env.text("CHATOPS_DATA_DIR")),
             data_passwords={key: value for key, value in environ.items()
                             if key.startswith(PASSWORD_PREFIX) and value},
         )
@@ -178,6 +178,10 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return cls(**values)
+
+
+def _path(text: str | None) -> Path | None:
+    return Path(text).expanduser() if text else None
 
 
 def _private_key(env: _Env, problems: list[str]) -> str | None:

@@ -108,7 +108,7 @@ def _shrink_old_tool_output(messages: list[dict[str, Any]]) -> list[dict[str, An
 
 def _split_for_summary(messages: list[dict[str, Any]], recent_budget: int):
     """(leading system messages, older groups to summarise, recent groups kept verbatim)."""
-    head = []
+    head: list[dict[str, Any]] = []
     while len(head) < len(messages) and messages[len(head)]["role"] == "system":
         head.append(messages[len(head)])
     groups = _groups(messages[len(head):])

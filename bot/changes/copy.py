@@ -71,8 +71,8 @@ def _classify(worktree: Path, request: CopyRequest, output: str) -> list[Match]:
     over them hold every thread, the event loop's too, for tens of milliseconds."""
     rows: dict[str, list[tuple[int, str]]] = {}
     for row in output.splitlines():
-        path, line, _column, text = row.removeprefix("./").split(":", 3)
-        rows.setdefault(path, []).append((int(line), text))
+        path, number, _column, text = row.removeprefix("./").split(":", 3)
+        rows.setdefault(path, []).append((int(number), text))
     matches: list[Match] = []
     for path, found in rows.items():
         lexed = _lex(path, (worktree / path).read_text(encoding="utf-8", errors="replace"))

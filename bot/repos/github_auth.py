@@ -56,6 +56,7 @@ class GitHubAuth:
     def app_jwt(self) -> str:
         now = int(time.time())  # checked against GitHub's own clock, whatever our cache clock says
         claims = {"iat": now - 60, "exp": now + 540, "iss": str(self.app_id)}
+        assert self.private_key, "app_jwt is called only when GitHub App auth is configured"
         return jwt.encode(claims, self.private_key, algorithm="RS256")
 
     async def _installation_token(self, owner: str, repo: str) -> tuple[str, float]:

@@ -145,6 +145,7 @@ class Sandbox:
         timed_out = False
         try:
             async with asyncio.timeout(time_limit):
+                assert process.stdout is not None, "started with stdout=PIPE"
                 while chunk := await process.stdout.read(65536):
                     if not collector.add(chunk):
                         break
@@ -216,6 +217,7 @@ async def _reap(process: asyncio.subprocess.Process) -> int | None:
     asyncio's wait() returns only once every pipe is closed."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(5):
+            assert process.stdout is not None, "started with stdout=PIPE"
             while await process.stdout.read(65536):
                 pass
     try:

@@ -71,9 +71,9 @@ class Workspaces:
         """Fail with a clear UserError unless the repo can be read; returns the branch runs will use."""
         env = await self.auth.env_for(link.url)
         try:
-            heads = await asyncio.to_thread(
-                git.Git().ls_remote, "--symref", link.url, "HEAD", *([f"refs/heads/{link.branch}"] if link.branch else []),
-                env=env, kill_after_timeout=60)
+            wanted = ["HEAD", *([f"refs/heads/{link.branch}"] if link.branch else [])]
+            heads = str(await asyncio.to_thread(git.Git().ls_remote, "--symref", link.url, *wanted, env=env,
+                                                kill_after_timeout=60))
         except git.GitCommandError as exc:
             raise _git_problem(link, exc) from None
         if link.branch:
@@ -210,7 +210,7 @@ def _clone(url: str, path: Path, env: dict[str, str]) -> None:
         config.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/heads/*")
         config.set_value("gc", "autoDetach", "false")
     _fetch(url, path, env)
-    heads = repo.git.ls_remote("--symref", "origin", "HEAD", env=env, kill_after_timeout=60)
+    heads = str(repo.git.ls_remote("--symref", "origin", "HEAD", env=env, kill_after_timeout=60))
     match = re.search(r"^ref: (refs/heads/\S+)\s+HEAD", heads, flags=re.MULTILINE)
     if match:
         repo.git.symbolic_ref("HEAD", match.group(1))

@@ -15,6 +15,7 @@ import logging
 import re
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_chat_stream import AsyncChatStream
 
 from bot.slack import blocks
 from bot.slack.io import CONNECTION_ERRORS, SlackIO
@@ -40,7 +41,7 @@ class AnswerWriter:
         self.recipient_team = recipient_team
         self.received = ""  # everything the model wrote in this run, step texts separated by blank lines
         self._step_started = False
-        self._streamer = None
+        self._streamer: AsyncChatStream | None = None
         self._streamed = 0  # characters of `received` handed to the stream
         self._confirmed = 0  # ...of which Slack has confirmed receipt
         self.posted: list[str] = []
@@ -129,6 +130,8 @@ class AnswerWriter:
     async def _stop_stream(self, upto: int) -> None:
         """Finish the streamed message with the text up to `upto`; the rest is left for posts."""
         streamer, self._streamer = self._streamer, None
+        if streamer is None:
+            return
         try:
             rest = self.io.redactor.text(self.received[self._streamed:upto])
             await streamer.stop(markdown_text=rest or None)

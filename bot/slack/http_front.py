@@ -37,7 +37,7 @@ class HttpFront:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
-        self._pending: set[Future] = set()
+        self._pending: set[Future[None]] = set()
 
     async def start(self, host: str, port: int) -> int:
         # This thread must get the GIL quickly even while the main loop is busy with runs.
@@ -74,7 +74,9 @@ class HttpFront:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        started.set_result(site._server.sockets[0].getsockname()[1])  # the real port when asked for 0
+        server = site._server
+        assert isinstance(server, asyncio.Server), "a started TCPSite has a server"
+        started.set_result(server.sockets[0].getsockname()[1])  # the real port when asked for 0
 
     async def _cleanup(self) -> None:
         if self._runner is not None:
@@ -100,8 +102,8 @@ class HttpFront:
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
             return web.Response(status=200)
-        future = asyncio.run_coroutine_threadsafe(self.app.async_dispatch(bolt_request), self.main_loop)
-        return await to_aiohttp_response(await asyncio.wrap_future(future))
+        response = asyncio.run_coroutine_threadsafe(self.app.async_dispatch(bolt_request), self.main_loop)
+        return await to_aiohttp_response(await asyncio.wrap_future(response))
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})

@@ -151,7 +151,8 @@ class SlackIO:
             )
         except (SlackApiError, *CONNECTION_ERRORS):
             return None
-        for message in reversed(response.get("messages", [])):
+        messages: list[dict[str, Any]] = response.get("messages") or []
+        for message in reversed(messages):
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == POST_EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
                 return message["ts"]

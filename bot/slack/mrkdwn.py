@@ -112,9 +112,9 @@ def _inline(node: SyntaxTreeNode) -> str:
         elif kind == "s":
             out.append(f"~{_inline(child)}~")
         elif kind == "link":
-            out.append(_link(child.attrs.get("href", ""), _plain(child)))
+            out.append(_link(str(child.attrs.get("href", "")), _plain(child)))
         elif kind == "image":
-            out.append(_link(child.attrs.get("src", ""), child.content or "image"))
+            out.append(_link(str(child.attrs.get("src", "")), child.content or "image"))
         elif kind == "softbreak":
             out.append("\n")
         elif kind == "hardbreak":

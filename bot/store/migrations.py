@@ -13,8 +13,8 @@ from sqlite_utils import Database
 
 
 def m001_create_core_tables(db: Database) -> None:
-    db["seen_events"].create({"key": str, "at": float}, pk="key")
-    db["runs"].create(
+    db.table("seen_events").create({"key": str, "at": float}, pk="key")
+    db.table("runs").create(
         {
             "id": str,
             "team": str,
@@ -39,9 +39,9 @@ def m001_create_core_tables(db: Database) -> None:
         pk="id",
         defaults={"status": "queued", "steps": 0, "tool_calls": 0, "prompt_tokens": 0, "completion_tokens": 0},
     )
-    db["runs"].create_index(["status"])
-    db["runs"].create_index(["channel", "thread_ts"])
-    db["threads"].create(
+    db.table("runs").create_index(["status"])
+    db.table("runs").create_index(["channel", "thread_ts"])
+    db.table("threads").create(
         {
             "channel": str,
             "thread_ts": str,
@@ -53,7 +53,7 @@ def m001_create_core_tables(db: Database) -> None:
         pk=("channel", "thread_ts"),
         defaults={"messages": "[]", "assistant": 0},
     )
-    db["tool_calls"].create(
+    db.table("tool_calls").create(
         {
             "id": int,
             "run_id": str,
@@ -67,22 +67,22 @@ def m001_create_core_tables(db: Database) -> None:
         },
         pk="id",
     )
-    db["tool_calls"].create_index(["run_id"])
+    db.table("tool_calls").create_index(["run_id"])
 
 
 def m002_repo_links_and_run_repos(db: Database) -> None:
-    db["repo_links"].create(
+    db.table("repo_links").create(
         {"channel": str, "name": str, "url": str, "branch": str, "added_by": str, "added_at": float},
         pk=("channel", "name"),
     )
-    db["runs"].add_column("repo", str)
-    db["runs"].add_column("branch", str)
-    db["threads"].add_column("repo", str)
-    db["threads"].add_column("branch", str)
+    db.table("runs").add_column("repo", str)
+    db.table("runs").add_column("branch", str)
+    db.table("threads").add_column("repo", str)
+    db.table("threads").add_column("branch", str)
 
 
 def m003_proposals(db: Database) -> None:
-    db["proposals"].create(
+    db.table("proposals").create(
         {
             "id": str, "run_id": str, "channel": str, "thread_ts": str, "requester": str, "request": str,
             "repo": str, "repo_url": str, "base_branch": str, "base_sha": str, "title": str, "summary": str,
@@ -93,13 +93,13 @@ def m003_proposals(db: Database) -> None:
         pk="id",
         defaults={"status": "previewed"},
     )
-    db["proposals"].create_index(["channel", "thread_ts"])
-    db["proposals"].create_index(["status"])
-    db["runs"].add_column("choice", str)
+    db.table("proposals").create_index(["channel", "thread_ts"])
+    db.table("proposals").create_index(["status"])
+    db.table("runs").add_column("choice", str)
 
 
 def m004_data_links(db: Database) -> None:
-    db["data_links"].create(
+    db.table("data_links").create(
         {"channel": str, "name": str, "url": str, "added_by": str, "added_at": float},
         pk=("channel", "name"),
     )
@@ -107,7 +107,7 @@ def m004_data_links(db: Database) -> None:
 
 def m005_tool_calls_mutates(db: Database) -> None:
     """The audit trail says which tool calls could change something (a skill declared `mutates`)."""
-    db["tool_calls"].add_column("mutates", int, not_null_default=0)
+    db.table("tool_calls").add_column("mutates", int, not_null_default=0)
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [
@@ -121,8 +121,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
 
 def migrate(db: Database) -> list[str]:
     """Apply every migration not yet recorded; return the names applied."""
-    db["_migrations"].create({"name": str, "applied_at": float}, pk="name", if_not_exists=True)
-    done = {row["name"] for row in db["_migrations"].rows}
+    db.table("_migrations").create({"name": str, "applied_at": float}, pk="name", if_not_exists=True)
+    done = {row["name"] for row in db.table("_migrations").rows}
     applied = []
     for migration in MIGRATIONS:
         name = migration.__name__
@@ -130,6 +130,6 @@ def migrate(db: Database) -> list[str]:
             continue
         with db.atomic():
             migration(db)
-            db["_migrations"].insert({"name": name, "applied_at": time.time()})
+            db.table("_migrations").insert({"name": name, "applied_at": time.time()})
         applied.append(name)
     return applied

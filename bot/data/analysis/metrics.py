@@ -93,7 +93,7 @@ def aggregate_problem(text: str) -> str | None:
     return None
 
 
-def _parse(text: str) -> exp.Expression | None:
+def _parse(text: str) -> exp.Expr | None:
     try:
         return sqlglot.parse_one(text)
     except (ParseError, TokenError):

@@ -19,6 +19,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlglot
@@ -123,7 +124,7 @@ class WindowScan(ABC):
 
     def _positions(self, raw_buckets: Sequence[object]) -> np.ndarray:
         """Each bucket value's position in `buckets` (-1: outside the span)."""
-        position = {b: i for i, b in enumerate(self.buckets)}
+        position: dict[dt.datetime | None, int] = {b: i for i, b in enumerate(self.buckets)}
         return np.array([position.get(msql.bucket_start(v, self.time, self.grain), -1) for v in raw_buckets],
                         dtype=np.int64)
 
@@ -168,8 +169,8 @@ def leaf_table(dims: Sequence[str], dim_rows: Sequence[tuple], values: np.ndarra
         _, first, of = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     of = np.asarray(of).reshape(-1)
     table = np.zeros((len(first), 6))
-    for column in range(6):
-        table[:, column] = np.bincount(of, weights=values[:, column], minlength=len(first))
+    for measure in range(6):
+        table[:, measure] = np.bincount(of, weights=values[:, measure], minlength=len(first))
     return LeafTable(Leaves(dims=list(dims), codes=codes[first], values=labels), table, of, raw)
 
 
@@ -212,7 +213,7 @@ class Aggregates:
 
 
 def _latest(values: Sequence[object], time: msql.TimeColumn) -> dt.datetime | None:
-    present = [v for v in values if v is not None]
+    present: list[Any] = [v for v in values if v is not None]  # one column's values: one comparable type
     return msql.moment_of(max(present), time) if present else None
 
 

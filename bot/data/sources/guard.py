@@ -95,7 +95,7 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name().lower()
 
 
-def _kind(node: exp.Expression) -> str:
+def _kind(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     return re.sub(r"(?<!^)(?=[A-Z])", " ", type(node).__name__).upper()
