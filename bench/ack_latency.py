@@ -124,7 +124,8 @@ async def main(mentions: int, in_flight: int, model_delay: float) -> None:
             cpu = processes.bot_cpu_seconds() - cpu_before
             others = {k: v - all_before[k] for k, v in processes.all_cpu_seconds().items()}
         acks = [ack * 1000 for _, ack in results]
-        first_signs = [(bench.reaction_at(p["ts"], "eyes") - sent) * 1000 for p, (sent, _) in zip(posted, results, strict=True)]
+        first_signs = [(bench.reaction_at(p["ts"], "eyes") - sent) * 1000
+                       for p, (sent, _) in zip(posted, results, strict=True)]
         batch = max(done.values()) - started
     finally:
         await processes.stop()

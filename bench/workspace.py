@@ -70,7 +70,8 @@ def fresh_clone(source: Path, into: Path) -> float:
     return seconds
 
 
-async def workspace_ready(spaces: Workspaces, source: Path, runs: int, name: str, *, stale: bool = False) -> list[float]:
+async def workspace_ready(spaces: Workspaces, source: Path, runs: int, name: str, *,
+                          stale: bool = False) -> list[float]:
     link = parse_repo(str(source), Settings(home=spaces.mirrors_dir.parent))
     await spaces.mirror(link)  # warm: cloned once
     times = []

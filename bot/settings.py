@@ -154,7 +154,8 @@ class Settings:
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with `xoxb-` (OAuth & Permissions page).")
         if values["slack_app_token"] and not values["slack_app_token"].startswith("xapp-"):
-            problems.append("SLACK_APP_TOKEN must be an app-level token starting with `xapp-` (Basic Information page).")
+            problems.append("SLACK_APP_TOKEN must be an app-level token starting with `xapp-` "
+                            "(Basic Information page).")
         if for_slack:
             if not values["slack_bot_token"]:
                 problems.append("SLACK_BOT_TOKEN is missing: install the app to your workspace and copy the bot token.")

@@ -47,7 +47,8 @@ def seed_signups(path: Path, *, today: dt.date, days: int = 28, per_day: int = 1
     signups, visits = [], []
     for day in range(days):
         midnight = start + dt.timedelta(days=day)
-        count = rng.poisson(per_day * WEEKDAY_FACTOR[(day - days) % 7])  # by position, so any `today` gives the same data
+        # by position, so any `today` gives the same data
+        count = rng.poisson(per_day * WEEKDAY_FACTOR[(day - days) % 7])
         seconds = np.sort(rng.integers(0, 86400, count))
         platform, country = _pick(rng, PLATFORMS, count), _pick(rng, COUNTRIES, count)
         plan, channel = _pick(rng, PLANS, count), _pick(rng, CHANNELS, count)

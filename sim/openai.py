@@ -50,7 +50,8 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m sim.openai",
-        description="Serve a local OpenAI-compatible Chat Completions endpoint that answers every request the same way.",
+        description="Serve a local OpenAI-compatible Chat Completions endpoint that answers every request "
+                    "the same way.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)")

@@ -162,14 +162,17 @@ class ChatModel:
             return ModelError(f"Could not reach the model endpoint at `{host}`.")
         if isinstance(exc, openai.AuthenticationError):
             return ModelError(
-                "The model endpoint rejected the API key (HTTP 401). Check `OPENAI_API_KEY`, then run `chatops doctor`.",
+                "The model endpoint rejected the API key (HTTP 401). Check `OPENAI_API_KEY`, "
+                "then run `chatops doctor`.",
                 retryable=False,
             )
         if isinstance(exc, openai.PermissionDeniedError):
-            return ModelError("The model endpoint refused access (HTTP 403). Check the key's permissions.", retryable=False)
+            return ModelError("The model endpoint refused access (HTTP 403). Check the key's permissions.",
+                              retryable=False)
         if isinstance(exc, openai.NotFoundError):
             return ModelError(
-                f"The model `{self.name}` was not found at `{host}`. Check `CHATOPS_MODEL` (`chatops doctor` lists models).",
+                f"The model `{self.name}` was not found at `{host}`. Check `CHATOPS_MODEL` "
+                "(`chatops doctor` lists models).",
                 retryable=False,
             )
         if isinstance(exc, openai.RateLimitError):

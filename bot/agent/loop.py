@@ -3,8 +3,9 @@
 Each step the model either answers (done) or calls skills; their results go back to it. Calls
 to skills that only read run together; a call to a skill that `mutates` runs alone, after the
 calls before it and before the calls after it. A `SkillError` becomes the tool result so the
-model can fix its call; any other exception ends the run. When the step budget is spent the model is asked once more, without tools, to answer
-with what it has. The token budget is a hard stop. Wall time is bounded by the caller.
+model can fix its call; any other exception ends the run. When the step budget is spent the
+model is asked once more, without tools, to answer with what it has. The token budget is a hard
+stop. Wall time is bounded by the caller.
 """
 
 from __future__ import annotations
@@ -193,8 +194,8 @@ class _Run:
         raw_arguments = call["function"].get("arguments") or "{}"
         result.tool_calls += 1
         skill = self._by_name.get(name)
-        record = ToolCallRecord(step=result.steps, name=name, arguments=self.redactor.text(raw_arguments), ms=0, ok=True,
-                                mutates=skill is None or skill.mutates)
+        record = ToolCallRecord(step=result.steps, name=name, arguments=self.redactor.text(raw_arguments), ms=0,
+                                ok=True, mutates=skill is None or skill.mutates)
         started = time.monotonic()
         try:
             if skill is None:

@@ -1,4 +1,5 @@
-"""The pull request body: the request quoted, what changed, which checks ran and how, the policy, the way back to Slack."""
+"""The pull request body: the request quoted, what changed, which checks ran and how, the policy,
+and the way back to the Slack thread."""
 
 from __future__ import annotations
 

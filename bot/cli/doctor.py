@@ -177,7 +177,8 @@ class Doctor:
             names = await model.list_models()
             if names and settings.model not in names:
                 shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
-                self.report(False, "CHATOPS_MODEL", f"`{settings.model}` is not served by the endpoint; it has: {shown}")
+                self.report(False, "CHATOPS_MODEL",
+                            f"`{settings.model}` is not served by the endpoint; it has: {shown}")
                 return
             started = time.monotonic()
             reply = await model.complete([{"role": "user", "content": "Reply with the single word OK."}])

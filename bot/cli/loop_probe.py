@@ -1,14 +1,15 @@
-"""A watch on the event loop, for benchmarks (`chatops run --loop-probe FILE`, or CHATOPS_LOOP_PROBE=FILE).
+"""A watch on the event loop, for benchmarks (`chatops run --loop-probe FILE`, or
+CHATOPS_LOOP_PROBE=FILE).
 
-A task sleeps 5 ms at a time and notes by how much each wake-up came late: that lateness is how
-long the loop was stalled by whatever ran on it meanwhile, whether one blocking call or a burst
-of many short steps. To tell them apart, each callback the loop runs is timed, and the longest
-one of the stall is noted, as is the longest garbage collection in it (a collection holds every
-thread, so a long one stalls the loop whatever it runs). A watchdog thread looks at the loop every 10 ms; when it has not
-woken for 50 ms, it notes where the loop thread is (the innermost frames of our own code), so a
-stall comes with its culprit. Every stall over 10 ms (wall time it began, ms, longest single step
-in ms, longest collection in ms, where) goes to FILE as JSON, rewritten at most twice a second and when the bot stops, so a
-benchmark can take the worst stall within the window it measured.
+A task sleeps 5 ms at a time and notes by how much each wake-up came late: that lateness is how long
+the loop was stalled by whatever ran on it meanwhile, whether one blocking call or a burst of many
+short steps. To tell them apart, each callback the loop runs is timed, and the longest one of the
+stall is noted, as is the longest garbage collection in it (a collection holds every thread, so a
+long one stalls the loop whatever it runs). A watchdog thread looks at the loop every 10 ms; when it
+has not woken for 50 ms, it notes where the loop thread is (the innermost frames of our own code),
+so a stall comes with its culprit. Every stall over 10 ms (wall time it began, ms, longest single
+step in ms, longest collection in ms, where) goes to FILE as JSON, rewritten at most twice a second
+and when the bot stops, so a benchmark can take the worst stall within the window it measured.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ class ChannelData:
     _open: dict[str, DataSource] = field(default_factory=dict)
 
     @classmethod
-    def for_channel(cls, settings: Settings, store: Store, channel: str, channel_name: str | None = None) -> ChannelData:
+    def for_channel(cls, settings: Settings, store: Store, channel: str,
+                    channel_name: str | None = None) -> ChannelData:
         config = settings.channel(channel, channel_name)
         links = list(config.data)
         configured = {link.name for link in links}
@@ -57,7 +58,8 @@ class ChannelData:
             try:
                 target = link.target
             except DataLinkError as exc:
-                raise UserError(f"The data source `{link.name}` is misconfigured: {exc.message}.", kind="data") from None
+                raise UserError(f"The data source `{link.name}` is misconfigured: {exc.message}.",
+                                kind="data") from None
             self._open[link.name] = open_source(link, target, self.limits, cache_dir=self.cache_dir,
                                                 password=self.passwords.get(link.password_variable))
         return self._open[link.name]

@@ -88,7 +88,8 @@ class Sandbox:
             await asyncio.to_thread(_give_to, worktree, self.uid)
         name = _worktree_gitdir(worktree) if mirror is not None else None
         if name is None:
-            return await self._exec(self._args(worktree, None, command, None, time_limit), time_limit=time_limit or self.timeout)
+            return await self._exec(self._args(worktree, None, command, None, time_limit),
+                                    time_limit=time_limit or self.timeout)
         # The mirror goes in at /git with a .git file pointing there, fed to bwrap through a pipe:
         # host paths stay out of the sandbox, and git works inside it.
         read_end, write_end = os.pipe()

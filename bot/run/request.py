@@ -113,8 +113,8 @@ async def open_repos(services: Services, request: Request) -> tuple[RunRepos, Pr
 
 async def show_preview(services: Services, request: Request, proposal: Proposal) -> None:
     policy = request.channel.policy
-    proposal.preview_ts = await preview.post(services.io, proposal, require_passing_checks=policy.require_passing_checks,
-                                             approvers=policy.approvers)
+    proposal.preview_ts = await preview.post(services.io, proposal, approvers=policy.approvers,
+                                             require_passing_checks=policy.require_passing_checks)
     services.store.save_proposal(proposal)
 
 

@@ -154,7 +154,8 @@ class SlackIO:
         messages: list[dict[str, Any]] = response.get("messages") or []
         for message in reversed(messages):
             metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == POST_EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == POST_EVENT_TYPE and payload.get("key") == key:
                 return message["ts"]
         return None
 

@@ -95,7 +95,9 @@ def ask_copy(run_id: str, old: str, text_count: int, code_count: int, table: str
     total = text_count + code_count
     message = (f":grey_question: \"{old}\" appears {total} times: {text_count} in user-facing text and "
                f"{code_count} in code (names or keys, where changing it may break things). Which should I change?")
-    buttons: list[tuple[str, str, str | None]] = [("text", f"Only the {text_count} in text", "primary")] if text_count else []
+    buttons: list[tuple[str, str, str | None]] = []
+    if text_count:
+        buttons.append(("text", f"Only the {text_count} in text", "primary"))
     buttons += [("all", f"All {total}", None), ("none", "Neither", None)]
     elements = [{"type": "button", "action_id": COPY_CHOICE_ACTIONS[value], "value": f"{run_id}|{value}",
                  "text": {"type": "plain_text", "text": label}, **({"style": style} if style else {})}

@@ -52,7 +52,8 @@ INDEX = """\
 </html>
 """
 
-STYLES = "body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; }\n.cta { font-weight: bold; }\n"
+STYLES = ("body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; }\n"
+          ".cta { font-weight: bold; }\n")
 
 PRICING = """\
 <!doctype html>

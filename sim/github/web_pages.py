@@ -74,7 +74,8 @@ def web_routes(forge: Forge, record: Callable[[Call], None]) -> list[web.RouteDe
         pulls = [p for p in repo.pulls.values() if p.state == "open"]
         body = [
             f"<h1>{escape(repo.full_name)}</h1><p>{'Private' if repo.private else 'Public'} · "
-            f"default branch <code>{escape(repo.default_branch)}</code> · clone <code>{escape(repo.clone_url)}</code></p>"
+            f"default branch <code>{escape(repo.default_branch)}</code> · "
+            f"clone <code>{escape(repo.clone_url)}</code></p>"
         ]
         body.append(
             "<h2>Files</h2><ul>"

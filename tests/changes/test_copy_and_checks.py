@@ -9,8 +9,10 @@ from bot.changes.checks import commands_from_agents_md
 
 
 @pytest.mark.parametrize(("text", "old", "new", "scope"), [
-    ('change "Start your free trial" to "Try it free for 14 days"', "Start your free trial", "Try it free for 14 days", None),
-    ("change “Start your free trial” to “Try it free” on the pricing page", "Start your free trial", "Try it free", None),
+    ('change "Start your free trial" to "Try it free for 14 days"', "Start your free trial",
+     "Try it free for 14 days", None),
+    ("change “Start your free trial” to “Try it free” on the pricing page", "Start your free trial",
+     "Try it free", None),
     ("Please change 'Sign up' to 'Join' in site/**", "Sign up", "Join", "site/**"),
     ('replace "colour" with "color" in docs/guide.md.', "colour", "color", "docs/guide.md"),
 ])
@@ -19,7 +21,8 @@ def test_copy_requests_are_parsed_with_any_quotes(text, old, new, scope):
     assert (request.old, request.new, request.scope) == (old, new, scope)
 
 
-@pytest.mark.parametrize("text", ["change the button text", 'change "A" to "A"', "why did it change?", 'change "" to "x"'])
+@pytest.mark.parametrize("text", ["change the button text", 'change "A" to "A"', "why did it change?",
+                                  'change "" to "x"'])
 def test_other_messages_are_not_copy_requests(text):
     assert copy_change.parse(text) is None
 
@@ -42,7 +45,8 @@ async def test_matches_are_classified_as_text_or_code_and_replaced_exactly(tmp_p
 
 
 def test_checks_from_an_agents_md_section_or_sentences():
-    section = "# Repo\n\n## Checks\n\nRun these before a PR:\n\n```sh\n$ python3 scripts/check_site.py\nnpm run lint\n```\n"
+    section = ("# Repo\n\n## Checks\n\nRun these before a PR:\n\n"
+               "```sh\n$ python3 scripts/check_site.py\nnpm run lint\n```\n")
     assert commands_from_agents_md(section) == ["python3 scripts/check_site.py", "npm run lint"]
     prose = "This is the API. Run tests with `python3 -m pytest -q`; lint with `ruff check .`. See `docs/`.\n"
     assert commands_from_agents_md(prose) == ["python3 -m pytest -q", "ruff check ."]

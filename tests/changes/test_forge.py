@@ -60,7 +60,8 @@ async def test_primary_rate_limit_waits_until_the_reset(client, gh):
 
 
 async def test_secondary_rate_limit_and_429_honour_retry_after(client, gh):
-    gh.fail("GET", "/repos/acme/web/pulls", status=403, retry_after=7, message="You have exceeded a secondary rate limit")
+    gh.fail("GET", "/repos/acme/web/pulls", status=403, retry_after=7,
+            message="You have exceeded a secondary rate limit")
     gh.fail("GET", "/repos/acme/web/pulls", status=429, retry_after=3)
     assert await client.find_pr("acme", "web", "feature") is None
     assert client.waits == [7.0, 3.0]

@@ -34,7 +34,8 @@ def test_globs(pattern, path, expected):
 
 @pytest.mark.parametrize(("files", "policy", "allowed", "says"), [
     ([text("site/pricing.html", "a", "b")], ChangePolicy(), True, "within policy: 1 file, +1 −1"),
-    ([text(".github/workflows/ci.yml", "a", "b")], ChangePolicy(), False, "`.github/workflows/ci.yml` is on the deny list"),
+    ([text(".github/workflows/ci.yml", "a", "b")], ChangePolicy(), False,
+     "`.github/workflows/ci.yml` is on the deny list"),
     ([text("package-lock.json", "a", "b")], ChangePolicy(), False, "deny list"),
     ([text("config/prod.env", "a", "b")], ChangePolicy(), False, "deny list"),
     ([text("certs/server.key", "a", "b")], ChangePolicy(), False, "deny list"),
@@ -55,7 +56,8 @@ COPY = ChangePolicy(kind="copy")
 
 def test_copy_only_counts_string_literals_and_prose():
     verdict = evaluate(COPY, diff(
-        text("src/cta.py", 'LABEL = "Start your free trial"  # shown on pricing\n', 'LABEL = "Try it free"  # shown on pricing\n'),
+        text("src/cta.py", 'LABEL = "Start your free trial"  # shown on pricing\n',
+             'LABEL = "Try it free"  # shown on pricing\n'),
         text("locales/en.json", '{"cta": "Start your free trial", "n": 1}\n', '{"cta": "Try it free", "n": 1}\n'),
         text("README.md", "# Title\nStart\n", "# Title\nTry\n"),
     ))

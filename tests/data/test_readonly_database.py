@@ -212,7 +212,8 @@ def test_a_corrupt_duckdb_file_or_csv_is_a_plain_error_that_retry_will_not_fix(t
     (tmp_path / "bad.duckdb").write_bytes(b"this is not a database" * 100)
     with pytest.raises(UserError, match=r"the file is not a DuckDB database\. Fix the source") as caught:
         DuckDBSource("bad", tmp_path / "bad.duckdb", LIMITS, cache_dir=tmp_path / "views").tables()
-    assert not caught.value.retryable and "IO Error" not in caught.value.message and str(tmp_path) not in caught.value.message
+    message = caught.value.message
+    assert not caught.value.retryable and "IO Error" not in message and str(tmp_path) not in message
 
 
 @pytest.mark.parametrize("source_name", ["duckdb_source", "csv_source", "sqlite_source"])

@@ -87,8 +87,8 @@ class Chat:
         return self.slack.message(message.channel, run.progress_ts)
 
     def runs_for(self, message) -> list:
-        return [r for r in self.store.runs(["queued", "running", "done", "failed", "cancelled", "interrupted", "waiting"])
-                if r.message_ts == message.ts]
+        statuses = ["queued", "running", "done", "failed", "cancelled", "interrupted", "waiting"]
+        return [r for r in self.store.runs(statuses) if r.message_ts == message.ts]
 
 
 @pytest.fixture

@@ -45,7 +45,8 @@ async def test_every_post_and_edit_disables_link_previews(chat, slack, model):
     writes = slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")
     assert writes
     for call in writes:
-        assert call.args.get("unfurl_links") in (False, "false", "0") and call.args.get("unfurl_media") in (False, "false", "0"), call
+        off = (False, "false", "0")
+        assert call.args.get("unfurl_links") in off and call.args.get("unfurl_media") in off, call
 
 
 async def test_the_bot_reads_the_whole_thread_as_context(chat, slack, model):

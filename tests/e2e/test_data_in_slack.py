@@ -176,7 +176,8 @@ async def test_the_model_cannot_write_through_run_sql(start_bot, settings, model
 async def test_linking_a_data_source_from_slack(chat, slack, tmp_path):
     said = (await slack.slash("alice", "#general", "/chatops", "link data shop app.db")).response
     assert said["text"] == "Checking that I can read `app.db`…"
-    linked = await slack.wait_for(lambda: [r for r in slack.responses if "linked data source" in r["body"].get("text", "")])
+    linked = await slack.wait_for(
+        lambda: [r for r in slack.responses if "linked data source" in r["body"].get("text", "")])
     assert linked[0]["body"]["response_type"] == "in_channel"
     assert "*shop* (sqlite, read-only) to this channel: 2 table(s): `signups`, `visits`" in linked[0]["body"]["text"]
     assert "• `shop` — sqlite" in (await slack.slash("bob", "#general", "/chatops", "links")).response["text"]
@@ -188,7 +189,8 @@ async def test_linking_a_data_source_from_slack(chat, slack, tmp_path):
     leak = await slack.wait_for(lambda: [r for r in slack.responses if "password" in r["body"].get("text", "")])
     assert "hunter22" not in leak[0]["body"]["text"] and "CHATOPS_DATA_PASSWORD_" in leak[0]["body"]["text"]
     await slack.slash("alice", "#general", "/chatops", "link data pg postgresql://reader@127.0.0.1:1/wh")
-    down = await slack.wait_for(lambda: [r for r in slack.responses if "could not be reached" in r["body"].get("text", "")])
+    down = await slack.wait_for(
+        lambda: [r for r in slack.responses if "could not be reached" in r["body"].get("text", "")])
     assert "nothing is listening at its address" in down[0]["body"]["text"]
 
     gone = (await slack.slash("alice", "#general", "/chatops", "unlink data shop")).response

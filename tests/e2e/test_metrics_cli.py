@@ -90,4 +90,5 @@ async def test_doctor_opens_every_data_source_and_checks_the_metrics_tables(proj
     env = {"CHATOPS_HOME": str(tmp_path / "home"), "CHATOPS_CONFIG": str(config)}
     await Doctor(env, lines.append).run()
     assert "  ✗ data `app`: sqlite, read-only, 2 table(s); metrics use missing table(s) orders" in lines
-    assert any(line.startswith("  ✗ data `gone`: The data source `gone` (sqlite) could not be reached") for line in lines)
+    gone = "  ✗ data `gone`: The data source `gone` (sqlite) could not be reached"
+    assert any(line.startswith(gone) for line in lines)

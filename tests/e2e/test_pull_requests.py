@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.settings import Settings
 from sim.github import GitHubEmulator
 from sim.openai import Reply
 
@@ -145,13 +146,18 @@ async def test_a_check_that_fails_is_shown_and_blocks_opening_by_default(pr_chat
     await slack.click("alice", asked.channel, proposal.preview_ts, action_id="discard_change")
 
 
-async def test_with_require_passing_checks_off_a_failed_check_can_still_be_opened(start_bot, settings, slack, gh, tmp_path):
-    (tmp_path / "chatops.yml").write_text("channels:\n  '#general':\n    change_policy:\n      require_passing_checks: false\n")
-    from bot.settings import Settings
+def policy_of(settings, tmp_path, policy: str):
+    """The channels of a chatops.yml that gives #general this change policy (YAML, one `key: value`)."""
+    (tmp_path / "chatops.yml").write_text(f"channels:\n  '#general':\n    change_policy:\n      {policy}\n")
+    return Settings.from_env({"CHATOPS_HOME": str(settings.home),
+                              "CHATOPS_CONFIG": str(tmp_path / "chatops.yml")}).channels
 
-    configured = Settings.from_env({"CHATOPS_HOME": str(settings.home), "CHATOPS_CONFIG": str(tmp_path / "chatops.yml")})
+
+async def test_with_require_passing_checks_off_a_failed_check_can_still_be_opened(start_bot, settings, slack, gh,
+                                                                                 tmp_path):
+    channels = policy_of(settings, tmp_path, "require_passing_checks: false")
     chat = await start_bot(settings_=settings.replace(model=None, openai_base_url=None, openai_api_key=None,
-                                                      channels=configured.channels))
+                                                      channels=channels))
     link(chat)
     asked = await chat.say("alice", "#general", '@chatops change "<a class" to "<b class" in site/pricing.html')
     await chat.finished(asked)
@@ -159,12 +165,9 @@ async def test_with_require_passing_checks_off_a_failed_check_can_still_be_opene
     assert (await opened(chat, gh, asked)).status == "opened"
 
 
-async def test_policy_refuses_workflow_edits_and_code_changes_under_copy(start_bot, settings, slack, model, gh, tmp_path):
-    (tmp_path / "chatops.yml").write_text("channels:\n  '#general':\n    change_policy:\n      kind: copy\n")
-    from bot.settings import Settings
-
-    configured = Settings.from_env({"CHATOPS_HOME": str(settings.home), "CHATOPS_CONFIG": str(tmp_path / "chatops.yml")})
-    chat = await start_bot(settings_=settings.replace(channels=configured.channels))
+async def test_policy_refuses_workflow_edits_and_code_changes_under_copy(start_bot, settings, slack, model, gh,
+                                                                          tmp_path):
+    chat = await start_bot(settings_=settings.replace(channels=policy_of(settings, tmp_path, "kind: copy")))
     link(chat)
     model.script(Reply.tool_call("edit_file", {"repo": "acme/website", "path": ".github/workflows/ci.yml",
                                                "old": "jobs: {}", "new": "jobs: {deploy: {}}"}),
@@ -265,7 +268,8 @@ async def test_a_preview_nobody_acts_on_expires(pr_chat, slack, gh):
     proposal = proposal_of(pr_chat, asked)
     pr_chat.store.db.execute("UPDATE proposals SET updated_at = 0 WHERE id = ?", [proposal.id])
     assert await pr_chat.app.core.approvals.expire_stale() == 1
-    assert slack.message(asked.channel, proposal.preview_ts)["text"].startswith(":hourglass: This preview expired after 24 h")
+    expired = slack.message(asked.channel, proposal.preview_ts)["text"]
+    assert expired.startswith(":hourglass: This preview expired after 24 h")
     assert pr_chat.store.get_proposal(proposal.id).status == "expired"
     assert not any(b["type"] == "actions" for b in slack.message(asked.channel, proposal.preview_ts)["blocks"])
 
@@ -281,12 +285,9 @@ async def test_a_422_from_github_is_explained_in_the_thread(pr_chat, slack, gh):
     assert "Traceback" not in thread
 
 
-async def test_a_read_only_channel_offers_no_skill_that_changes_anything(start_bot, settings, slack, model, gh, tmp_path):
-    (tmp_path / "chatops.yml").write_text("channels:\n  '#general':\n    change_policy:\n      kind: none\n")
-    from bot.settings import Settings
-
-    configured = Settings.from_env({"CHATOPS_HOME": str(settings.home), "CHATOPS_CONFIG": str(tmp_path / "chatops.yml")})
-    chat = await start_bot(settings_=settings.replace(channels=configured.channels))
+async def test_a_read_only_channel_offers_no_skill_that_changes_anything(start_bot, settings, slack, model, gh,
+                                                                          tmp_path):
+    chat = await start_bot(settings_=settings.replace(channels=policy_of(settings, tmp_path, "kind: none")))
     link(chat)
     model.script(Reply.text("This channel is read-only, so I can't change the README."))
     asked = await chat.say("alice", "#general", "@chatops fix the typo in the README")

@@ -58,7 +58,8 @@ async def test_linking_checks_access_and_announces(chat, slack, gh):
     announced = await slack.wait_for(lambda: [r for r in slack.responses if "linked" in r["body"].get("text", "")])
     body = announced[0]["body"]
     assert body["response_type"] == "in_channel"
-    assert body["text"].startswith("<@U0ALICE> linked *acme/api* (branch `main`) to this channel; the channel's default")
+    assert body["text"].startswith(
+        "<@U0ALICE> linked *acme/api* (branch `main`) to this channel; the channel's default")
     listed = (await slack.slash("bob", "#general", "/chatops", "links")).response["text"]
     assert "• `acme/api`" in listed
 
@@ -133,12 +134,14 @@ async def test_an_unknown_repo_option_says_what_is_linked(chat, slack, model, gh
     link(chat, "acme/api")
     asked = await chat.say("alice", "#general", "@chatops repo=billing what is this?")
     assert await chat.finished(asked) == {"x"}
-    assert "No repo `billing` is linked to this channel. Linked here: `acme/api`" in chat.progress_message(asked)["text"]
+    assert "No repo `billing` is linked to this channel. Linked here: `acme/api`" in \
+        chat.progress_message(asked)["text"]
 
 
 async def test_the_agent_runs_commands_in_the_sandbox(chat, slack, model, gh):
     link(chat, "acme/api")
-    model.script(Reply.tool_call("run_command", {"repo": "acme/api", "command": "grep -c RETRIES src/webhooks/retry.py"}),
+    model.script(Reply.tool_call("run_command",
+                                 {"repo": "acme/api", "command": "grep -c RETRIES src/webhooks/retry.py"}),
                  lambda request: Reply.text(f"Ran it: {last_tool_result(request).splitlines()[-1]}"))
     asked = await chat.say("alice", "#general", "@chatops count the retry mentions")
     assert await chat.finished(asked) == {"white_check_mark"}

@@ -42,7 +42,8 @@ async def test_search_code_uses_ripgrep_and_caps_with_an_exact_note(run_ctx):
     worktree = await run_ctx.repos.worktree("acme/api")
     (worktree.path / "many.txt").write_text("needle\n" * 120)
     capped = await search_code(run_ctx, "acme/api", "needle", "*.txt")
-    assert "120 matches in 1 files" in capped and capped.endswith("[120 matches; showing 50; narrow the pattern or path_glob]")
+    assert "120 matches in 1 files" in capped
+    assert capped.endswith("[120 matches; showing 50; narrow the pattern or path_glob]")
     assert (await search_code(run_ctx, "acme/api", "nothing-like-this")).endswith("no matches for /nothing-like-this/")
     with pytest.raises(SkillError, match="ripgrep refused"):
         await search_code(run_ctx, "acme/api", "(unclosed")

@@ -9,7 +9,8 @@ from bot.slack.mrkdwn import split_markdown, to_mrkdwn
 
 
 def test_inline_formatting():
-    assert to_mrkdwn("**bold** and *it* and _it2_ and ~~gone~~ and `x`") == "*bold* and _it_ and _it2_ and ~gone~ and `x`"
+    assert to_mrkdwn("**bold** and *it* and _it2_ and ~~gone~~ and `x`") == \
+        "*bold* and _it_ and _it2_ and ~gone~ and `x`"
 
 
 def test_links_autolinks_and_images():
@@ -19,7 +20,8 @@ def test_links_autolinks_and_images():
 
 
 def test_slack_entities_pass_through_and_html_is_escaped():
-    assert to_mrkdwn("ping <@U123> in <#C42|ops> <!here> & a<b>c") == "ping <@U123> in <#C42|ops> <!here> &amp; a&lt;b&gt;c"
+    assert to_mrkdwn("ping <@U123> in <#C42|ops> <!here> & a<b>c") == \
+        "ping <@U123> in <#C42|ops> <!here> &amp; a&lt;b&gt;c"
 
 
 def test_headings_lists_quotes_code_and_tables():

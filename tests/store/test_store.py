@@ -52,4 +52,5 @@ def test_tool_calls_are_the_audit_trail():
     store.record_tool_call("r1", 0, "search_code", '{"pattern": "x"}', 12, True, None)
     store.record_tool_call("r1", 1, "read_file", "{}", 3, False, "no such file")
     calls = store.tool_calls("r1")
-    assert [(c["name"], c["ok"], c["error"]) for c in calls] == [("search_code", 1, None), ("read_file", 0, "no such file")]
+    assert [(c["name"], c["ok"], c["error"]) for c in calls] == [("search_code", 1, None),
+                                                                  ("read_file", 0, "no such file")]

@@ -1,10 +1,11 @@
 """`explain_metric`: how much a metric moved, when, and which segments drove it, computed, not guessed.
 
-bot/data/analysis/scan.py reads the metric per leaf (dimension values) and window, and per time bucket, with
-the query plan that suits the engine (or one query per leaf for two slices). From that, in numpy: the top-line (per day when the windows differ
-in length, for additive metrics), the series and its change point (the onset), and the root-cause
-localization over single dimensions and combinations of up to three (bot/data/analysis/rca.py).
-Commits around the onset are added by bot/data/why.py, which needs the repos.
+bot/data/analysis/scan.py reads the metric per leaf (dimension values) and window, and per time
+bucket, with the query plan that suits the engine (or one query per leaf for two slices). From that,
+in numpy: the top-line (per day when the windows differ in length, for additive metrics), the series
+and its change point (the onset), and the root-cause localization over single dimensions and
+combinations of up to three (bot/data/analysis/rca.py). Commits around the onset are added by
+bot/data/why.py, which needs the repos.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ def aggregate_problem(text: str) -> str | None:
         return f"`{text}` has no aggregate; write e.g. `count(*)` or `sum(amount)`."
     for node in aggregates:
         if isinstance(node, exp.Avg):
-            return f"`{text}`: an average does not add up over segments; write it as numerator `sum(x)` / denominator `count(*)`."
+            return (f"`{text}`: an average does not add up over segments; write it as numerator `sum(x)` / "
+                    "denominator `count(*)`.")
         if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
             return f"`{text}`: a distinct count does not add up over segments; count rows (or sum a 0/1 flag) instead."
         if not isinstance(node, exp.Sum | exp.Count):

@@ -275,7 +275,8 @@ def _fit(segments: list[np.ndarray], actual: np.ndarray, expected: np.ndarray, c
 
 
 def _search(cuboids: list[_Cuboid], actual: np.ndarray, expected: np.ndarray, *, max_causes: int,
-            change: float, conserve: bool, least_variance: np.ndarray | float = 0.0) -> tuple[list[_Pick], float, float]:
+            change: float, conserve: bool,
+            least_variance: np.ndarray | float = 0.0) -> tuple[list[_Pick], float, float]:
     """Greedy ripple-effect search, then backward elimination, for causes of `change` in the total.
 
     Returns the picks, the noise floor of the total, and the least gain a cause needed."""

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 DAY = dt.timedelta(days=1)
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-_DATE = r"(\d{4}-\d{2}-\d{2}|[a-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?|\d{1,2}(?:st|nd|rd|th)? [a-z]{3,9}(?: \d{4})?)"
+_DATE = (r"(\d{4}-\d{2}-\d{2}"  # 2026-11-03
+         r"|[a-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?"  # Nov 3rd, 2026
+         r"|\d{1,2}(?:st|nd|rd|th)? [a-z]{3,9}(?: \d{4})?)")  # 3 November 2026
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,8 @@ class AgentRoute:
         log.info("tool run=%s channel=%s thread=%s skill=%s mutates=%s ms=%d ok=%s", run.id, run.channel,
                  run.thread_ts, record.name, record.mutates, record.ms, record.ok)
         mark = "✓" if record.ok else "✗"
-        await request.progress.update(headline=":hourglass_flowing_sand: Working on it…",
-                                      step=f"{mark} `{record.name}` {_short(record.arguments)} · {record.ms / 1000:.1f} s")
+        step = f"{mark} `{record.name}` {_short(record.arguments)} · {record.ms / 1000:.1f} s"
+        await request.progress.update(headline=":hourglass_flowing_sand: Working on it…", step=step)
 
 
 async def _deliver(writer: AnswerWriter, result: AgentResult, repos: RunRepos | None) -> None:

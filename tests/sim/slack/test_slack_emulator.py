@@ -182,6 +182,22 @@ async def test_a_users_id_as_channel_posts_in_their_dm(sim: SlackEmulator, clien
 # ----- errors
 
 
+def plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text}
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def button(action_id: str, text: str) -> dict:
+    return {"type": "button", "action_id": action_id, "text": plain(text)}
+
+
+def actions(*elements: dict) -> dict:
+    return {"type": "actions", "elements": list(elements)}
+
+
 @pytest.mark.parametrize(
     ("arguments", "error"),
     [
@@ -190,14 +206,14 @@ async def test_a_users_id_as_channel_posts_in_their_dm(sim: SlackEmulator, clien
         ({"channel": "general", "text": "x" * 40_001}, "msg_too_long"),
         ({"channel": "general", "text": "x", "thread_ts": "123.456"}, "thread_not_found"),
         ({"channel": "general", "blocks": [{"type": "divider"}] * 51}, "invalid_blocks"),
-        ({"channel": "general", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]}, "invalid_blocks"),
-        ({"channel": "general", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]}, "invalid_blocks"),
+        ({"channel": "general", "blocks": [section("x" * 3001)]}, "invalid_blocks"),
+        ({"channel": "general", "blocks": [{"type": "header", "text": plain("x" * 151)}]}, "invalid_blocks"),
         ({"channel": "general", "blocks": [{"type": "markdown", "text": "x" * 12_001}]}, "invalid_blocks"),
         ({"channel": "general", "blocks": [{"type": "markdown", "text": "x" * 7000}] * 2}, "invalid_blocks"),
         ({"channel": "general", "blocks": [{"type": "carousel"}]}, "invalid_blocks"),
-        ({"channel": "general", "blocks": [{"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Go"}}]}]}, "invalid_blocks"),
-        ({"channel": "general", "blocks": [{"type": "actions", "elements": [{"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "x" * 76}}]}]}, "invalid_blocks"),
-        ({"channel": "general", "blocks": [{"type": "actions", "elements": [{"type": "button", "action_id": f"a{i}", "text": {"type": "plain_text", "text": "b"}} for i in range(26)]}]}, "invalid_blocks"),
+        ({"channel": "general", "blocks": [actions({"type": "button", "text": plain("Go")})]}, "invalid_blocks"),
+        ({"channel": "general", "blocks": [actions(button("a", "x" * 76))]}, "invalid_blocks"),
+        ({"channel": "general", "blocks": [actions(*(button(f"a{i}", "b") for i in range(26)))]}, "invalid_blocks"),
     ],
 )  # fmt: skip
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
@@ -238,7 +254,8 @@ async def test_reactions_are_stored_on_the_message(sim: SlackEmulator, client: A
 async def test_ephemeral_and_permalink(sim: SlackEmulator, client: AsyncWebClient):
     sent = await client.chat_postEphemeral(channel="general", user="U0ALICE", text="only you")
     assert sim.ephemerals == [
-        {"channel": "C0GENERAL", "user": "U0ALICE", "text": "only you", "blocks": None, "thread_ts": None, "ts": sent["message_ts"]}
+        {"channel": "C0GENERAL", "user": "U0ALICE", "text": "only you", "blocks": None, "thread_ts": None,
+         "ts": sent["message_ts"]}
     ]  # fmt: skip
     sim.add_user("dave")
     sim.add_channel("private-ops", private=True, members=["alice"])
