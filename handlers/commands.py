@@ -11,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.channel import ChannelContext
 from bot.core import Core
 from bot.errors import UserError
 
@@ -43,21 +44,25 @@ async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond
     subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
     subcommand = subcommand.lower()
     channel, user = command["channel_id"], command["user_id"]
+
+    def here() -> ChannelContext:
+        return ChannelContext.of(core.settings, core.store, channel, command.get("channel_name"))
+
     try:
         if subcommand in ("", "help"):
             await ack(text=HELP)
         elif subcommand == "status":
             await ack(text=status_text(core.intake.running_in(channel)))
         elif subcommand in ("links", "repos", "data"):
-            await ack(text=core.linker.describe(channel, command.get("channel_name")))
+            await ack(text=core.linker.describe(here()))
         elif subcommand == "metrics":
-            await ack(text=core.linker.data.metrics(channel, command.get("channel_name")))
+            await ack(text=core.linker.data.metrics(here()))
         elif subcommand == "unlink":
-            await ack(response_type="in_channel", text=core.linker.unlink(channel, command.get("channel_name"), rest))
+            await ack(response_type="in_channel", text=core.linker.unlink(here(), rest))
         elif subcommand == "link":
             words = rest.split()
             await ack(text=f"Checking that I can read `{words[-1] if len(words) > 1 else rest}`…")
-            _spawn(_link(core, channel, command.get("channel_name"), rest, user, respond))
+            _spawn(_link(core, here(), rest, user, respond))
         else:
             await ack(text=f"I don't know `/chatops {subcommand}`.\n\n{HELP}")
     except UserError as exc:
@@ -67,15 +72,15 @@ async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond
         await ack(text=SORRY)
 
 
-async def _link(core, channel: str, channel_name: str | None, args: str, user: str, respond: AsyncRespond) -> None:
+async def _link(core: Core, channel: ChannelContext, args: str, user: str, respond: AsyncRespond) -> None:
     """Linking clones over the network, so it answers through response_url, not the 3-second ack."""
     try:
-        message = await core.linker.link(channel, channel_name, args, user)
+        message = await core.linker.link(channel, args, user)
         await respond(text=message, response_type="in_channel", replace_original=False)
     except UserError as exc:
         await respond(text=exc.message, response_type="ephemeral", replace_original=False)
     except Exception:
-        log.exception("linking %r in %s failed", args, channel)
+        log.exception("linking %r in %s failed", args, channel.id)
         await respond(text="Sorry, linking failed on my side; it is logged.", response_type="ephemeral")
 
 

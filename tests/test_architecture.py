@@ -18,8 +18,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("bot.slack",),
     ("bot.agent", "bot.changes"),
     ("skills",),
-    ("bot.repos", "bot.data", "bot.store", "bot.config", "bot.settings", "bot.errors", "bot.redact",
-     "bot.attachment"),
+    ("bot.channel", "bot.repos", "bot.data", "bot.store", "bot.config", "bot.settings", "bot.errors",
+     "bot.redact", "bot.attachment"),
 ]
 # The composition root and the command line wire everything, so they may import anything.
 WIRING = ("bot.app", "bot.cli", "bot.__main__")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.data.catalog import ChannelData
+from bot.channel import ChannelContext
 from bot.data.sources.links import DataLink, DataLinkError, open_source
 from bot.data.sources.source import QueryLimits
 from bot.errors import SkillError, UserError
@@ -27,16 +27,13 @@ class DataLinker:
         self.settings = settings
         self.store = store
 
-    def _data(self, channel: str, channel_name: str | None) -> ChannelData:
-        return ChannelData.for_channel(self.settings, self.store, channel, channel_name)
-
-    async def link(self, channel: str, channel_name: str | None, args: list[str], user: str) -> str:
+    async def link(self, channel: ChannelContext, args: list[str], user: str) -> str:
         if len(args) != 2:
             raise UserError(f"I didn't get that. {USAGE}")
         name, url = args[0], args[1].strip("<>").split("|", 1)[0]
         if not NAME.match(name):
             raise UserError("A data source name is a short word (letters, digits, `-`, `_`), e.g. `app`.")
-        current = self._data(channel, channel_name).link(name)
+        current = channel.data.link(name)
         if current is not None and current.origin == "chatops.yml":
             raise UserError(f"`{name}` is already defined in chatops.yml; pick another name.")
         link = DataLink(name, url, base_dir=self.settings.data_folder, origin="slack")
@@ -61,25 +58,25 @@ class DataLinker:
             hint = f" If it needs a password, set `{link.password_variable}` for the bot." \
                 if target.engine == "postgresql" else ""
             raise UserError(exc.message + hint) from None
-        self.store.link_data(channel, name, url, user)
+        self.store.link_data(channel.id, name, url, user)
         shown = ", ".join(f"`{t}`" for t in tables[:8]) + (f" and {len(tables) - 8} more" if len(tables) > 8 else "")
         return (f"<@{user}> linked data source *{name}* ({source.engine}, read-only) to this channel: "
                 f"{len(tables)} table(s){': ' + shown if tables else ''}. Ask away, e.g. "
                 f"`@chatops how many rows are in {tables[0] if tables else 'the biggest table'}?`")
 
-    def unlink(self, channel: str, channel_name: str | None, args: list[str]) -> str:
+    def unlink(self, channel: ChannelContext, args: list[str]) -> str:
         if len(args) != 1:
             raise UserError("Use `/chatops unlink data <name>`.")
-        link = self._data(channel, channel_name).link(args[0])
+        link = channel.data.link(args[0])
         if link is None:
-            raise UserError(f"No data source `{args[0]}` is linked here. {self.describe(channel, channel_name)}")
+            raise UserError(f"No data source `{args[0]}` is linked here. {self.describe(channel)}")
         if link.origin == "chatops.yml":
             raise UserError(f"`{link.name}` is defined in chatops.yml; remove it there.")
-        self.store.unlink_data(channel, link.name)
+        self.store.unlink_data(channel.id, link.name)
         return f"Unlinked data source *{link.name}* from this channel."
 
-    def describe(self, channel: str, channel_name: str | None) -> str:
-        data = self._data(channel, channel_name)
+    def describe(self, channel: ChannelContext) -> str:
+        data = channel.data
         if not data:
             return f"No data sources are linked to this channel. {USAGE}"
         lines = ["*Data sources linked to this channel* (read-only):"]
@@ -92,8 +89,8 @@ class DataLinker:
             lines.append(f"• `{link.name}` — {engine}{origin}")
         return "\n".join(lines)
 
-    def metrics(self, channel: str, channel_name: str | None) -> str:
-        data = self._data(channel, channel_name)
+    def metrics(self, channel: ChannelContext) -> str:
+        data = channel.data
         if not data.metrics:
             return ("No metrics are defined for this channel. Add them under `metrics:` in chatops.yml (name, "
                     "source, table, time, value or numerator/denominator, dimensions).")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.channel import ChannelContext
 from bot.data.linking import DataLinker
 from bot.errors import UserError
 from bot.repos.links import find_repo, linked_repos, parse_repo
@@ -31,47 +32,46 @@ class Linker:
         self.data = DataLinker(settings, store)
         self._warming: set[asyncio.Task] = set()
 
-    async def link(self, channel: str, channel_name: str | None, args: str, user: str) -> str:
+    async def link(self, channel: ChannelContext, args: str, user: str) -> str:
         words = args.split()
         if words and words[0].lower() == "data":
-            return await self.data.link(channel, channel_name, words[1:], user)
+            return await self.data.link(channel, words[1:], user)
         if len(words) < 2 or words[0].lower() != "repo" or len(words) > 3:
             raise UserError(f"I didn't get that. {LINK_USAGE}")
         link = parse_repo(words[1], self.settings, branch=words[2] if len(words) == 3 else None)
-        current = linked_repos(self.settings, self.store, channel, channel_name)
-        same = find_repo(current, link.name)
+        same = find_repo(channel.repos, link.name)
         if same is not None and same.source == "chatops.yml":
             raise UserError(f"`{link.name}` is already linked here in chatops.yml.")
         branch = await self.workspaces.check_access(link)
-        self.store.link_repo(channel, link.name, link.url, link.branch, user)
+        self.store.link_repo(channel.id, link.name, link.url, link.branch, user)
         task = asyncio.create_task(self._warm(link))
         self._warming.add(task)
         task.add_done_callback(self._warming.discard)
-        default = linked_repos(self.settings, self.store, channel, channel_name)[0]
+        default = linked_repos(self.settings, self.store, channel.id, channel.name)[0]  # now with the new one
         role = "the channel's default" if default.name == link.name else f"the default stays `{default.name}`"
         return (f"<@{user}> linked *{link.name}* (branch `{branch}`) to this channel; {role}. "
                 f"Ask away: `@chatops where is … in {link.short_name}?` (or add `repo={link.short_name}`).")
 
-    def unlink(self, channel: str, channel_name: str | None, args: str) -> str:
+    def unlink(self, channel: ChannelContext, args: str) -> str:
         words = args.split()
         if words and words[0].lower() == "data":
-            return self.data.unlink(channel, channel_name, words[1:])
+            return self.data.unlink(channel, words[1:])
         if len(words) != 2 or words[0].lower() != "repo":
             raise UserError("Use `/chatops unlink repo <name>` or `/chatops unlink data <name>`.")
-        link = find_repo(linked_repos(self.settings, self.store, channel, channel_name), words[1])
+        link = find_repo(channel.repos, words[1])
         if link is None:
-            raise UserError(f"No repo `{words[1]}` is linked here. {self.describe_repos(channel, channel_name)}")
+            raise UserError(f"No repo `{words[1]}` is linked here. {self.describe_repos(channel)}")
         if link.source == "chatops.yml":
             raise UserError(f"`{link.name}` is linked in chatops.yml; remove it there.")
-        self.store.unlink_repo(channel, link.name)
+        self.store.unlink_repo(channel.id, link.name)
         return f"Unlinked *{link.name}* from this channel."
 
-    def describe(self, channel: str, channel_name: str | None) -> str:
+    def describe(self, channel: ChannelContext) -> str:
         """The channel's repos and data sources."""
-        return f"{self.describe_repos(channel, channel_name)}\n{self.data.describe(channel, channel_name)}"
+        return f"{self.describe_repos(channel)}\n{self.data.describe(channel)}"
 
-    def describe_repos(self, channel: str, channel_name: str | None) -> str:
-        links = linked_repos(self.settings, self.store, channel, channel_name)
+    def describe_repos(self, channel: ChannelContext) -> str:
+        links = channel.repos
         if not links:
             return "No repos are linked to this channel. Use `/chatops link repo <owner/name | git URL> [branch]`."
         lines = ["*Repos linked to this channel* (the first is the default):"]

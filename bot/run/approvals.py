@@ -13,9 +13,9 @@ import time
 
 from bot.changes.proposal import can_open
 from bot.changes.publish import Publisher, RefusedError
+from bot.channel import ChannelContext
 from bot.config import ChangePolicy
 from bot.errors import UserError
-from bot.run.channel import ChannelContext
 from bot.settings import Settings
 from bot.slack import preview
 from bot.slack.io import SlackIO
@@ -34,8 +34,8 @@ class Approvals:
         self._tasks: set[asyncio.Task] = set()
 
     async def policy(self, proposal: Proposal) -> ChangePolicy:
-        channel = await ChannelContext.resolve(self.settings, self.store, self.io, proposal.channel)
-        return channel.policy
+        name = await self.io.channel_name(proposal.channel)
+        return ChannelContext.of(self.settings, self.store, proposal.channel, name).policy
 
     async def open(self, proposal_id: str, user: str) -> str | None:
         """Start opening the PR; returns a message for the clicker when nothing was started."""

@@ -13,8 +13,8 @@ import time
 import weakref
 from typing import Protocol
 
+from bot.channel import ChannelContext
 from bot.errors import SkillError, UserError
-from bot.run.channel import ChannelContext
 from bot.run.request import Answered, AskingError, Request, Services
 from bot.run.routes.agent import AgentRoute
 from bot.run.routes.copy_change import CopyChangeRoute
@@ -99,7 +99,7 @@ class RunJob:
         thread = [] if first_in_thread else await io.replies(run.channel, run.thread_ts)
         earlier = [m for m in thread if float(m["ts"]) < float(run.message_ts)]
         unseen = [m for m in earlier if float(m["ts"]) > float(session.context_ts or 0)]
-        channel = await ChannelContext.resolve(self.services.settings, store, io, run.channel)
+        channel = ChannelContext.of(self.services.settings, store, run.channel, await io.channel_name(run.channel))
         return Request(run=run, session=session, channel=channel, progress=progress, earlier=earlier, unseen=unseen)
 
     async def _dispatch(self, request: Request) -> Answered:

@@ -13,12 +13,12 @@ from typing import Any
 
 from bot.agent.loop import Agent, AgentResult
 from bot.changes.proposal import Proposer
+from bot.channel import ChannelContext
 from bot.errors import UserError
 from bot.repos.run_repos import RunRepos
 from bot.repos.sandbox import Sandbox
 from bot.repos.workspace import Workspaces
 from bot.run import prompt
-from bot.run.channel import ChannelContext
 from bot.run.repo_choice import RepoChoice, choose_repo
 from bot.settings import Settings
 from bot.slack import outcome, preview

@@ -136,6 +136,9 @@ class SlackIO:
         return self._user_names[user_id]
 
     async def channel_name(self, channel_id: str) -> str | None:
+        """The channel's name (None for DMs and group DMs, which have none, and when Slack would not say)."""
+        if channel_id[:1] not in "CG":
+            return None
         if channel_id not in self._channel_names:
             try:
                 channel = (await self.client.conversations_info(channel=channel_id))["channel"]

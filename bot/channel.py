@@ -1,4 +1,5 @@
-"""One channel as a run sees it, resolved once: its name, chatops.yml config, linked repos and data."""
+"""One channel as the bot sees it, resolved once: its id and name, chatops.yml config, linked repos
+and linked data. A run resolves it when it starts; a `/chatops` command when it arrives."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from bot.config import ChangePolicy, ChannelConfig
 from bot.data.catalog import ChannelData
 from bot.repos.links import RepoLink, linked_repos
 from bot.settings import Settings
-from bot.slack.io import SlackIO
 from bot.store.sqlite import Store
 
 
@@ -25,8 +25,7 @@ class ChannelContext:
         return self.config.policy
 
     @classmethod
-    async def resolve(cls, settings: Settings, store: Store, io: SlackIO, channel: str) -> ChannelContext:
-        name = await io.channel_name(channel) if channel[:1] in "CG" else None
+    def of(cls, settings: Settings, store: Store, channel: str, name: str | None) -> ChannelContext:
         return cls(id=channel, name=name, config=settings.channel(channel, name),
                    repos=linked_repos(settings, store, channel, name),
                    data=ChannelData.for_channel(settings, store, channel, name))
