@@ -120,6 +120,7 @@ async def test_github_token_is_used_but_never_written_to_disk(tmp_path):
                                text=True).stdout
         assert found == ""
         await spaces.release(tree)
+        await spaces.close()  # and the spare it prepared, which lives outside tmp_path (on /dev/shm)
         anonymous = Settings(home=tmp_path / "other", github_api_url=gh.api_url)
         with pytest.raises(UserError, match="wants credentials"):
             await Workspaces(anonymous, GitAuth(anonymous)).check_access(parse_repo("acme/api", anonymous))
