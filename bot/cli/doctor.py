@@ -15,12 +15,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot.agent.llm import ChatModel
 from bot.data.catalog import ChannelData
+from bot.data.sources.links import DataLink, DataLinkError
 from bot.data.sources.source import QueryLimits
 from bot.errors import ModelError, SettingsError, SkillError, UserError
 from bot.repos.github_auth import GitHubAuth
 from bot.settings import Settings
 from bot.slack.client import make_web_client
 from bot.store.sqlite import Store
+
+TLS_MODES = ("require", "verify-ca", "verify-full")  # the sslmodes that never send a password in clear
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Doctor:
                 if (link.name, link.url) in seen:
                     continue
                 seen.add((link.name, link.url))
+                self._tls(link, settings)
                 try:
                     source = data.source(link.name)
                     tables = await asyncio.to_thread(source.tables)
@@ -95,6 +99,18 @@ class Doctor:
                                                               f"{', '.join(missing)}")
                 else:
                     self.report(True, f"data `{link.name}`", detail)
+
+    def _tls(self, link: DataLink, settings: Settings) -> None:
+        """A source whose password would travel without TLS (libpq's default `prefer` falls back to clear)."""
+        try:
+            url = link.target.url
+        except DataLinkError:
+            return  # reported when the source is opened
+        if url is None or not link.password(settings.data_passwords):
+            return
+        if str(url.query.get("sslmode", "prefer")) not in TLS_MODES:
+            self.report(False, f"data `{link.name}`", f"would send {link.password_variable} without TLS: add "
+                                                      "`?sslmode=verify-full` (or `require`) to its URL in chatops.yml")
 
     def _home(self, settings: Settings) -> None:
         try:

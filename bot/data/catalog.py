@@ -61,7 +61,7 @@ class ChannelData:
                 raise UserError(f"The data source `{link.name}` is misconfigured: {exc.message}.",
                                 kind="data") from None
             self._open[link.name] = open_source(link, target, self.limits, cache_dir=self.cache_dir,
-                                                password=self.passwords.get(link.password_variable))
+                                                passwords=self.passwords)
         return self._open[link.name]
 
     def metric(self, asked: str) -> Metric:

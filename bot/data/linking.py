@@ -12,7 +12,7 @@ import asyncio
 import re
 
 from bot.channel import ChannelContext
-from bot.data.sources.links import DataLink, DataLinkError, open_source
+from bot.data.sources.links import DataLink, DataLinkError, Target, open_source
 from bot.data.sources.source import QueryLimits
 from bot.errors import SkillError, UserError
 from bot.settings import Settings
@@ -41,6 +41,8 @@ class DataLinker:
             target = link.target
         except DataLinkError as exc:
             raise UserError(f"I can't link that: {exc.message}.") from None
+        if target.url is not None:
+            self._check_server(name, url, target)
         if target.path is not None:
             folder = self.settings.data_folder.resolve()
             resolved = target.path.resolve()
@@ -48,7 +50,7 @@ class DataLinker:
                 raise UserError(f"Files linked from Slack must be inside the bot's data folder (`{folder}`, set by "
                                 "CHATOPS_DATA_DIR). Put the file there, or declare it in chatops.yml.")
         source = open_source(link, target, QueryLimits(self.settings.sql_timeout, self.settings.sql_max_rows),
-                             password=self.settings.data_passwords.get(link.password_variable),
+                             passwords=self.settings.data_passwords,
                              cache_dir=self.settings.home / "cache" / "duckdb")
         try:
             tables = await asyncio.to_thread(source.tables)
@@ -63,6 +65,20 @@ class DataLinker:
         return (f"<@{user}> linked data source *{name}* ({source.engine}, read-only) to this channel: "
                 f"{len(tables)} table(s){': ' + shown if tables else ''}. Ask away, e.g. "
                 f"`@chatops how many rows are in {tables[0] if tables else 'the biggest table'}?`")
+
+    def _check_server(self, name: str, url: str, target: Target) -> None:
+        """A database server linked from Slack must be on the admin's allowlist, with no options of its own."""
+        assert target.url is not None
+        host, port = target.url.host or "", target.url.port or 5432
+        allowed = self.settings.data_hosts
+        if host.lower() not in allowed and f"{host.lower()}:{port}" not in allowed:
+            raise UserError(f"I can't link `{name}`: database servers linked from Slack must be on the admin's "
+                            "allowlist (`CHATOPS_DATA_HOSTS`), and `"
+                            f"{host}:{port}` is not. An admin can allow the host, or declare the source in "
+                            "chatops.yml (the only place a password can be given to it).")
+        if target.url.query:
+            raise UserError(f"I can't link `{name}` with connection options (`{'`, `'.join(target.url.query)}`); "
+                            "an admin can declare them in chatops.yml.")
 
     def unlink(self, channel: ChannelContext, args: list[str]) -> str:
         if len(args) != 1:

@@ -130,9 +130,10 @@ def postgres(tmp_path_factory) -> Iterator[LocalPostgres]:
 
 def postgres_source_for(server: LocalPostgres, *, user: str = "reader", password: str | None = READER_PASSWORD,
                         url: str | None = None) -> DataSource:
-    """A source linked the way a person links one: a URL without a password, the password on the side."""
+    """A source declared the way an admin declares one: a URL without a password, the password on the side."""
     link = DataLink(name="analytics", url=url or server.url(user, PG_DATABASE))
-    return open_source(link, parse_target(link.url, Path(".")), LIMITS, password=password)
+    passwords = {link.password_variable: password} if password else None
+    return open_source(link, parse_target(link.url, Path(".")), LIMITS, passwords=passwords)
 
 
 @pytest.fixture(scope="session")

@@ -189,9 +189,9 @@ async def test_linking_a_data_source_from_slack(chat, slack, tmp_path):
     leak = await slack.wait_for(lambda: [r for r in slack.responses if "password" in r["body"].get("text", "")])
     assert "hunter22" not in leak[0]["body"]["text"] and "CHATOPS_DATA_PASSWORD_" in leak[0]["body"]["text"]
     await slack.slash("alice", "#general", "/chatops", "link data pg postgresql://reader@127.0.0.1:1/wh")
-    down = await slack.wait_for(
-        lambda: [r for r in slack.responses if "could not be reached" in r["body"].get("text", "")])
-    assert "nothing is listening at its address" in down[0]["body"]["text"]
+    refused = await slack.wait_for(
+        lambda: [r for r in slack.responses if "allowlist" in r["body"].get("text", "")])
+    assert "`CHATOPS_DATA_HOSTS`" in refused[0]["body"]["text"] and "`127.0.0.1:1` is not" in refused[0]["body"]["text"]
 
     gone = (await slack.slash("alice", "#general", "/chatops", "unlink data shop")).response
     assert gone["text"] == "Unlinked data source *shop* from this channel."

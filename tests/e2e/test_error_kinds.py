@@ -33,14 +33,25 @@ async def test_a_url_with_junk_for_a_port_is_a_plain_answer_not_the_exception_te
     assert reply["response_type"] == "ephemeral" and not leaked(reply["text"])
 
 
-async def test_an_unexpected_failure_while_linking_is_an_apology_and_a_logged_traceback(chat, slack, caplog):
-    """psycopg refuses an unknown connection option with its own exception: not one of our checks."""
+class FullStore(Store):
+    """A store that cannot save a new link (its disk gave out)."""
+
+    def link_data(self, channel: str, name: str, url: str, user: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+async def test_an_unexpected_failure_while_linking_is_an_apology_and_a_logged_traceback(start_bot, settings, slack,
+                                                                                       caplog):
+    """The store failing under a link is not one of our checks: an apology, and the traceback in the log."""
+    settings.data_folder.mkdir(parents=True)
+    sqlite3.connect(settings.data_folder / "app.db").execute("CREATE TABLE t (x)").connection.close()
+    await start_bot(store=FullStore.open(settings.db_path))
     with caplog.at_level(logging.ERROR, logger="handlers.commands"):
-        reply = await link_reply(slack, "link data x postgresql://u@h/db?bogus=1")
+        reply = await link_reply(slack, "link data x app.db")
     assert reply["text"] == "Sorry, linking failed on my side; it is logged."
-    assert not leaked(reply["text"])
+    assert not leaked(reply["text"]) and "disk I/O" not in reply["text"]
     [record] = [r for r in caplog.records if r.name == "handlers.commands"]
-    assert record.exc_info is not None and "invalid connection option" in str(record.exc_info[1])
+    assert record.exc_info is not None and "disk I/O error" in str(record.exc_info[1])
 
 
 class LockedStore(Store):

@@ -92,3 +92,21 @@ async def test_doctor_opens_every_data_source_and_checks_the_metrics_tables(proj
     assert "  ✗ data `app`: sqlite, read-only, 2 table(s); metrics use missing table(s) orders" in lines
     gone = "  ✗ data `gone`: The data source `gone` (sqlite) could not be reached"
     assert any(line.startswith(gone) for line in lines)
+
+
+async def test_doctor_names_the_sources_that_would_send_a_password_without_tls(tmp_path):
+    from bot.cli.doctor import Doctor
+
+    config = tmp_path / "chatops.yml"
+    config.write_text(yaml.safe_dump({"defaults": {"data": {
+        "wh": "postgresql://reader@127.0.0.1:1/wh",  # libpq's default sslmode (prefer) may fall back to clear
+        "safe": "postgresql://reader@127.0.0.1:1/wh?sslmode=verify-full",
+        "open": "postgresql://reader@127.0.0.1:1/wh"}}}))  # no password set for this one: nothing to leak
+    lines: list[str] = []
+    env = {"CHATOPS_HOME": str(tmp_path / "home"), "CHATOPS_CONFIG": str(config),
+           "CHATOPS_DATA_PASSWORD_WH": "pw-1", "CHATOPS_DATA_PASSWORD_SAFE": "pw-2"}
+    await Doctor(env, lines.append).run()
+    warned = [line for line in lines if "without TLS" in line]
+    assert warned == ["  ✗ data `wh`: would send CHATOPS_DATA_PASSWORD_WH without TLS: add `?sslmode=verify-full` "
+                      "(or `require`) to its URL in chatops.yml"]
+    assert not any("pw-1" in line or "pw-2" in line for line in lines)

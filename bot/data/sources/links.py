@@ -5,11 +5,17 @@ URLs follow SQLAlchemy's format; a bare path works too:
   duckdb:///warehouse.duckdb          data/events.parquet    data/exports/  (a folder of CSV/Parquet/JSON)
   postgresql://reader@db.internal:5432/analytics   (password: CHATOPS_DATA_PASSWORD_<NAME>, or ~/.pgpass)
 A password written into a URL is refused: URLs are shown in Slack and kept in files.
+
+Passwords belong to the admin: one set as CHATOPS_DATA_PASSWORD_<NAME> is only ever sent to the
+server of the source `<NAME>` as chatops.yml declares it (host, port, database, user, and the TLS
+settings in its URL, e.g. `?sslmode=verify-full`). A link made from Slack never gets a password,
+nor ~/.pgpass (libpq is pointed at an empty password file), nor any connection option of its own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +58,15 @@ class DataLink:
     @property
     def password_variable(self) -> str:
         return PASSWORD_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
+
+    @property
+    def declared_by_admin(self) -> bool:
+        """From chatops.yml (trusted), as opposed to `/chatops link data` (anyone in a channel)."""
+        return self.origin == "chatops.yml"
+
+    def password(self, passwords: Mapping[str, str]) -> str | None:
+        """The admin's password for this source, only when the admin declared the source itself."""
+        return passwords.get(self.password_variable) if self.declared_by_admin else None
 
 
 @dataclass(frozen=True)
@@ -106,15 +121,20 @@ def _resolve(path: str, base_dir: Path) -> Path:
     return candidate if candidate.is_absolute() else (base_dir / candidate)
 
 
-def open_source(link: DataLink, target: Target, limits: QueryLimits, *, password: str | None = None,
+def open_source(link: DataLink, target: Target, limits: QueryLimits, *, passwords: Mapping[str, str] | None = None,
                 cache_dir: Path | None = None) -> DataSource:
+    """A read-only source for `link`; `passwords` are the admin's (CHATOPS_DATA_PASSWORD_*), used only as
+    `DataLink.password` allows."""
     if target.engine == "sqlite" and target.path:
         return SQLiteSource(link.name, target.path, limits)
     if target.engine == "duckdb" and target.path:
         return DuckDBSource(link.name, target.path, limits, cache_dir=cache_dir)
     assert target.url is not None
     url = target.url
+    # The admin's connection options (sslmode, ...) for a declared source; none for one linked from Slack,
+    # which also gets an empty password file so libpq cannot fall back to the bot's ~/.pgpass.
+    options = {k: str(v) for k, v in url.query.items()} if link.declared_by_admin else {"passfile": "/dev/null"}
     conninfo = make_conninfo(host=url.host or "", port=str(url.port or ""), user=url.username or "",
-                             dbname=url.database or "", **{k: str(v) for k, v in url.query.items()})
-    display = url.set(drivername="postgresql").render_as_string(hide_password=True)
-    return PostgresSource(link.name, conninfo, display, limits, password=password)
+                             dbname=url.database or "", **options)
+    display = url.set(drivername="postgresql", query={}).render_as_string(hide_password=True)
+    return PostgresSource(link.name, conninfo, display, limits, password=link.password(passwords or {}))
