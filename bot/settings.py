@@ -8,6 +8,7 @@ Every missing or invalid key is reported at once, with what to set.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Settings:
     sql_max_rows: int = 1000  # rows a query returns to a person or the model (more: "truncated")
     data_dir: Path | None = None  # files linked with /chatops link data must be here (None: home/data)
     data_passwords: Mapping[str, str] = field(default_factory=dict)  # CHATOPS_DATA_PASSWORD_<NAME> -> value
+    local_repos_dirs: tuple[Path, ...] = ()  # folders whose repos /chatops link repo may name by path
     data_hosts: tuple[str, ...] = ()  # database servers (host or host:port) that /chatops link data may name
     config_path: Path | None = None
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
@@ -150,6 +152,8 @@ class Settings:
             sql_timeout=env.number("CHATOPS_SQL_TIMEOUT", float, 10.0, minimum=0.1),
             sql_max_rows=env.number("CHATOPS_SQL_MAX_ROWS", int, 1000, minimum=1),
             data_dir=_path(env.text("CHATOPS_DATA_DIR")),
+            local_repos_dirs=tuple(Path(p).expanduser() for p in (env.text("CHATOPS_LOCAL_REPOS_DIR") or "").split(
+                os.pathsep) if p),
             data_hosts=tuple(h.lower() for h in re.split(r"[,\s]+", env.text("CHATOPS_DATA_HOSTS") or "") if h),
             data_passwords={key: value for key, value in environ.items()
                             if key.startswith(PASSWORD_PREFIX) and value},

@@ -14,6 +14,7 @@ from bot.channel import ChannelContext
 from bot.data.linking import DataLinker
 from bot.errors import UserError
 from bot.repos.links import find_repo, linked_repos, parse_repo
+from bot.repos.local import check_local, local_path
 from bot.repos.workspace import Workspaces
 from bot.settings import Settings
 from bot.store.sqlite import Store
@@ -39,6 +40,9 @@ class Linker:
         if len(words) < 2 or words[0].lower() != "repo" or len(words) > 3:
             raise UserError(f"I didn't get that. {LINK_USAGE}")
         link = parse_repo(words[1], self.settings, branch=words[2] if len(words) == 3 else None)
+        path = local_path(link.url)
+        if path is not None:
+            check_local(path, self.settings, from_slack=True)
         same = find_repo(channel.repos, link.name)
         if same is not None and same.source == "chatops.yml":
             raise UserError(f"`{link.name}` is already linked here in chatops.yml.")

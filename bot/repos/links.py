@@ -1,12 +1,14 @@
 """Linked repos: what a channel can ask about, and how each is named, cloned and linked to.
 
 A repo is given as `owner/name` (on GitHub, or the GitHub Enterprise host of GITHUB_API_URL),
-a git URL (https, ssh, file) or a local path. URLs are kept without credentials: a token pasted
-into a URL is refused, never stored; GitHub auth comes from GITHUB_TOKEN (bot/repos/git_auth.py).
+a git URL (https, ssh, file) or a local path (only where bot/repos/local.py allows). URLs are kept
+without credentials: a token pasted into a URL is refused, never stored; GitHub auth comes from
+GITHUB_TOKEN (bot/repos/git_auth.py).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, replace
@@ -14,8 +16,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot.errors import UserError
+from bot.repos.local import LocalRepoError, check_local, local_path
 from bot.settings import Settings
 from bot.store.sqlite import Store
+
+log = logging.getLogger(__name__)
 
 OWNER_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -98,7 +103,20 @@ def linked_repos(settings: Settings, store: Store, channel: str, channel_name: s
         if not any(link.name == row["name"] for link in links):
             link = parse_repo(row["url"], settings, branch=row["branch"], name=row["name"])
             links.append(link)
-    return links
+    return [link for link in links if _may_read(link, settings)]
+
+
+def _may_read(link: RepoLink, settings: Settings) -> bool:
+    """Checked again on every read: a link saved before a folder was disallowed is not followed."""
+    path = local_path(link.url)
+    if path is None:
+        return True
+    try:
+        check_local(path, settings, from_slack=link.source != "chatops.yml")
+    except LocalRepoError as exc:
+        log.warning("not reading linked repo %s (%s): %s", link.name, link.url, exc.message)
+        return False
+    return True
 
 
 def find_repo(links: list[RepoLink], wanted: str) -> RepoLink | None:

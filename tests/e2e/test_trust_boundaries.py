@@ -7,6 +7,8 @@ import struct
 
 import pytest
 
+from tests.repos.conftest import API_FILES, make_repo
+
 CANARY = "canary-pw-7f3a9c"
 SSL_REQUEST, GSSENC_REQUEST = 80877103, 80877104
 
@@ -92,3 +94,37 @@ async def test_connection_options_from_slack_are_refused(start_bot, settings, sl
         await start_bot(settings_=settings.replace(data_hosts=(f"127.0.0.1:{trap.port}",)))
         said = await link_data(slack, f"wh postgresql://anyone@127.0.0.1:{trap.port}/db?sslmode=disable&service=x")
         assert "connection options (`sslmode`, `service`)" in said and trap.connections == 0
+
+
+async def link_repo(slack, text: str) -> str:
+    before = len(slack.responses)
+    await slack.slash("alice", "#general", "/chatops", f"link repo {text}")
+    answered = await slack.wait_for(lambda: slack.responses[before:] or None)
+    return answered[0]["body"]["text"]
+
+
+async def test_repos_on_the_bots_disk_are_not_linkable_from_slack_unless_an_admin_allowed_the_folder(
+        start_bot, settings, slack, tmp_path):
+    own = make_repo(settings.home / "mirrors" / "other-channels-private.git", {**API_FILES, "SECRET.md": "payroll\n"})
+    shared = make_repo(tmp_path / "shared" / "handbook", {**API_FILES, "README.md": "# Handbook\n"})
+    (tmp_path / "shared" / "sneaky").symlink_to(own)
+
+    chat = await start_bot(settings_=settings)
+    assert "Linking a repo by its path on the bot's machine is off" in await link_repo(slack, str(shared))
+    assert "is off" in await link_repo(slack, f"file://{shared}")
+    await chat.app.stop()
+
+    allowed = settings.replace(local_repos_dirs=(tmp_path,))  # the bot's home is inside it: still never linkable
+    chat = await start_bot(settings_=allowed)
+    assert "one of the bot's own folders" in await link_repo(slack, str(own))
+    assert "one of the bot's own folders" in await link_repo(slack, str(tmp_path / "shared" / "sneaky"))
+    assert "linked *handbook*" in await link_repo(slack, str(shared))
+    assert [row["name"] for row in chat.store.repo_links("C0GENERAL")] == ["handbook"]
+
+
+async def test_a_link_saved_before_its_folder_was_disallowed_is_not_read(start_bot, settings, slack, tmp_path):
+    own = make_repo(settings.home / "mirrors" / "x.git", {**API_FILES, "SECRET.md": "payroll\n"})
+    chat = await start_bot(settings_=settings)
+    chat.store.link_repo("C0GENERAL", "x", str(own), None, "U0MALLORY")  # e.g. linked by an older version
+    listed = (await slack.slash("bob", "#general", "/chatops", "links")).response["text"]
+    assert "No repos are linked to this channel" in listed
