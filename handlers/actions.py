@@ -6,12 +6,16 @@ happened (and why); everyone else sees the result in the thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.core import Core
+from bot.slack import payloads
+
+log = logging.getLogger(__name__)
 
 Act = Callable[[Core, dict, str], Awaitable[str | None]]  # (core, action, user) -> a private reply or None
 
@@ -53,6 +57,10 @@ async def on_copy_choice(ack: AsyncAck, body: dict, context: AsyncBoltContext) -
 
 async def _click(ack: AsyncAck, body: dict, context: AsyncBoltContext, act: Act) -> None:
     await ack()
+    wrong = payloads.problem(body)
+    if wrong is not None:  # Socket Mode (over HTTP the front already answered 400)
+        log.info("dropped a malformed click: %s", wrong)
+        return
     core = Core.of(context)
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]

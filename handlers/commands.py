@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.channel import ChannelContext
 from bot.core import Core
 from bot.errors import UserError
+from bot.slack import payloads
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ _background: set[asyncio.Task] = set()
 
 
 async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    wrong = payloads.problem(command)
+    if wrong is not None:  # Socket Mode (over HTTP the front already answered 400)
+        log.info("dropped a malformed slash command: %s", wrong)
+        await ack()
+        return
     core = Core.of(context)
     subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
     subcommand = subcommand.lower()

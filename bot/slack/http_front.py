@@ -16,10 +16,12 @@ import threading
 from concurrent.futures import Future
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.slack import payloads
 from bot.slack.signature import RequestVerifier
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ class HttpFront:
     async def _listen(self, host: str, port: int, started: Future) -> None:
         web_app = web.Application(client_max_size=2 * 1024 * 1024)
         web_app.add_routes([web.post(EVENTS_PATH, self._events), web.get("/healthz", self._healthz)])
-        self._runner = web.AppRunner(web_app, access_log=None)
+        self._runner = web.AppRunner(web_app, access_log=None, logger=_server_log)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -97,6 +99,10 @@ class HttpFront:
             log.warning("dropped a signed request that is not a Slack payload (%s)", type(exc).__name__,
                         exc_info=True)
             return web.json_response({"error": "malformed payload"}, status=400)
+        wrong = payloads.problem(bolt_request.body)
+        if wrong is not None:
+            log.info("dropped a signed but malformed request: %s", wrong)
+            return web.json_response({"error": "malformed payload"}, status=400)
         if bolt_request.body.get("type") == "event_callback":
             future = asyncio.run_coroutine_threadsafe(_dispatch_event(self.app, bolt_request), self.main_loop)
             self._pending.add(future)
@@ -107,6 +113,22 @@ class HttpFront:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
+
+
+class _MalformedHttpQuietly(logging.Filter):
+    """aiohttp logs an unparsable request (an oversized header, say) as an error with a traceback; it is
+    the sender's mistake, answered with 400: one info line without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BadHttpMessage):
+            record.msg, record.args = "refused a malformed HTTP request (%s)", (type(exc).__name__,)
+            record.exc_info, record.levelno, record.levelname = None, logging.INFO, "INFO"
+        return True
+
+
+_server_log = logging.getLogger(__name__ + ".server")
+_server_log.addFilter(_MalformedHttpQuietly())
 
 
 async def _dispatch_event(app: AsyncApp, request: AsyncBoltRequest) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+import urllib.parse
 
 import aiohttp
 import pytest
@@ -94,3 +96,46 @@ async def test_health_endpoint(chat, slack):
     url = slack.deliverer.http_url.replace("/slack/events", "/healthz")
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         assert response.status == 200 and (await response.json()) == {"ok": True}
+
+
+def form(payload: dict) -> bytes:
+    return b"payload=" + urllib.parse.quote(json.dumps(payload)).encode()
+
+
+ALICE = {"id": "U0ALICE"}
+MALFORMED = [
+    form({"type": "block_actions"}),  # no user, no actions
+    form({"type": "block_actions", "actions": [{"action_id": "open_pr"}]}),
+    form({"type": "block_actions", "user": ALICE, "actions": [{"action_id": "retry_run"}]}),  # no channel
+    form({"type": "block_actions", "user": ALICE, "channel": {"id": "C0GENERAL"}, "actions": "x"}),
+    form({"type": "block_actions", "user": ALICE, "channel": {"id": "C0GENERAL"}, "actions": [{"action_id": 7}]}),
+    form({"type": "block_actions", "user": ALICE, "channel": {"id": "C0GENERAL"},
+          "actions": [{"action_id": "open_pr"}]}),  # no value
+    form({"type": "block_actions", "user": ALICE, "container": {"channel_id": "C0GENERAL"},
+          "actions": [{"action_id": "choose_repo", "value": "x"}]}),  # a pick without its option
+    b"command=%2Fchatops&text=links",  # no channel, no user
+    b"command=%2Fchatops&text=status&user_id=U0ALICE",
+    b"command=%2Fchatops&text=link+repo+a%2Fb&channel_id=C0GENERAL",
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+async def test_signed_but_malformed_clicks_and_commands_get_400_never_500(chat, slack, caplog, body):
+    status, text, _ = await slack.post_signed(body)
+    assert (status, json.loads(text)) == (400, {"error": "malformed payload"})
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_well_formed_click_on_something_gone_is_still_answered_politely(chat, slack):
+    body = form({"type": "block_actions", "user": ALICE, "channel": {"id": "C0GENERAL"}, "team": {"id": "T0SIM"},
+                 "actions": [{"action_id": "open_pr", "value": "p-none", "block_id": "b"}], "token": "x",
+                 "api_app_id": "A0SIM"})
+    status, _, _ = await slack.post_signed(body)
+    assert status == 200
+
+
+async def test_an_oversized_header_gets_400_without_a_traceback(chat, slack, caplog):
+    async with aiohttp.ClientSession() as session, session.post(
+            slack.deliverer.http_url, data=b"{}", headers={"X-Junk": "x" * 20_000}) as response:
+        assert response.status == 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
