@@ -15,23 +15,30 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.redact import Redactor
 from bot.store.migrations import migrate
 from bot.store.records import RUN_COLUMNS, Proposal, Run, ThreadSession, new_run_id
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    """`redactor` takes the configured secrets out of every text the store keeps (requests, thread
+    messages, tool calls, proposals' words) before it is written, as Slack posts and logs already are.
+    A proposal's patch is kept as it is: it must apply exactly; the change policy is what keeps secrets
+    out of a patch."""
+
+    def __init__(self, db: Database, redactor: Redactor | None = None) -> None:
         self.db = db
+        self.redactor = redactor or Redactor()
         migrate(db)
 
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, redactor: Redactor | None = None) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = Database(path)
         db.enable_wal()
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
-        return cls(db)
+        return cls(db, redactor)
 
     @classmethod
     def memory(cls) -> Store:
@@ -53,6 +60,8 @@ class Store:
     # --- runs -------------------------------------------------------------------------------
 
     def create_run(self, **values: Any) -> Run:
+        if isinstance(values.get("text"), str):
+            values["text"] = self.redactor.text(values["text"])
         run = Run(id=values.pop("id", None) or new_run_id(), created_at=time.time(), **values)
         row = _row(run)
         self.db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
@@ -67,8 +76,12 @@ class Store:
         unknown = set(values) - RUN_COLUMNS
         if unknown:
             raise ValueError(f"no run column(s) {', '.join(sorted(unknown))}")
+        values = self._words_redacted(values, ("text", "error"))
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
+
+    def _words_redacted(self, values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        return {k: self.redactor.text(v) if k in keys and isinstance(v, str) else v for k, v in values.items()}
 
     def runs(self, statuses: Iterable[str], channel: str | None = None, thread_ts: str | None = None) -> list[Run]:
         statuses = list(statuses)
@@ -119,7 +132,7 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET "
             "messages = excluded.messages, context_ts = excluded.context_ts, assistant = excluded.assistant, "
             "repo = excluded.repo, branch = excluded.branch, updated_at = excluded.updated_at",
-            [session.channel, session.thread_ts, json.dumps(session.messages), session.context_ts,
+            [session.channel, session.thread_ts, json.dumps(self.redactor.data(session.messages)), session.context_ts,
              int(session.assistant), session.repo, session.branch, time.time()],
         )
 
@@ -168,6 +181,9 @@ class Store:
     def save_proposal(self, proposal: Proposal) -> None:
         proposal.updated_at = time.time()
         row = proposal.row()
+        for words in ("request", "title", "summary", "verdict", "error"):
+            if isinstance(row.get(words), str):
+                row[words] = self.redactor.text(row[words])
         self.db.execute(
             f"INSERT OR REPLACE INTO proposals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
             list(row.values()))
@@ -192,6 +208,7 @@ class Store:
     def move_proposal(self, proposal_id: str, from_statuses: Iterable[str], to_status: str, **values: Any) -> bool:
         """Change a proposal's status only if it is in one of `from_statuses` (an atomic claim)."""
         statuses = list(from_statuses)
+        values = self._words_redacted(values, ("verdict", "error"))
         sets = ", ".join(f"{k} = ?" for k in ("status", *values, "updated_at"))
         cursor = self.db.execute(
             f"UPDATE proposals SET {sets} WHERE id = ? AND status IN ({', '.join('?' for _ in statuses)})",
@@ -205,7 +222,8 @@ class Store:
         self.db.execute(
             "INSERT INTO tool_calls (run_id, step, name, arguments, ms, ok, error, mutates, at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, step, name, arguments[:4000], ms, int(ok), error, int(mutates), time.time()],
+            [run_id, step, name, self.redactor.text(arguments[:4000]), ms, int(ok),
+             self.redactor.text(error) if error else error, int(mutates), time.time()],
         )
 
     def tool_calls(self, run_id: str) -> list[dict[str, Any]]:

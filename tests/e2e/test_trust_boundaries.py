@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from sim.openai import Reply
 from tests.repos.conftest import API_FILES, make_repo
 
 CANARY = "canary-pw-7f3a9c"
@@ -128,3 +129,17 @@ async def test_a_link_saved_before_its_folder_was_disallowed_is_not_read(start_b
     chat.store.link_repo("C0GENERAL", "x", str(own), None, "U0MALLORY")  # e.g. linked by an older version
     listed = (await slack.slash("bob", "#general", "/chatops", "links")).response["text"]
     assert "No repos are linked to this channel" in listed
+
+
+async def test_secrets_are_kept_out_of_the_store(start_bot, settings, slack, model):
+    """Canaries of every kind the bot knows: a configured secret (the model key) and Slack/GitHub token shapes."""
+    canaries = [settings.openai_api_key, "xoxb-1111-2222-canarycanary", "ghp_" + "c4n4ry" * 6]
+    model.script(Reply.text(f"Noted: {' and '.join(canaries)}."))  # a model that repeats them anyway
+    chat = await start_bot(settings_=settings)
+    asked = await chat.say("alice", "#general", f"@chatops remember {' and '.join(canaries)}")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    chat.store.db.execute("PRAGMA wal_checkpoint(FULL)")
+    kept = b"".join(p.read_bytes() for p in settings.db_path.parent.glob(settings.db_path.name + "*"))
+    assert b"[redacted]" in kept
+    assert [c for c in canaries if c.encode() in kept] == []
+    assert not [c for c in canaries if c in chat.answer(asked)]
