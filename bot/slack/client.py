@@ -2,9 +2,9 @@
 
 - 429: wait what `Retry-After` says (plus up to 1 s of jitter), at most `max_wait` seconds;
   a longer demand is not retried here and surfaces as an error.
-- Connection errors: retried, except for methods that create something (a retried
-  chat.postMessage after Slack already accepted it would post twice). Those are made safe by
-  `SlackIO.post`, which looks the message up before posting again.
+- Connection errors and Slack's own 5xx: retried with backoff, except for methods that create
+  something (a retried chat.postMessage after Slack already accepted it would post twice). Those
+  are made safe by `SlackIO.post`, which looks the message up before posting again.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+SERVER_ERRORS = (500, 502, 503, 504)
 NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "chat.startStream", "files.completeUploadExternal")
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -59,6 +61,16 @@ class SafeConnectionRetryHandler(AsyncConnectionErrorRetryHandler):
         return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
+class SafeServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """Retries Slack's 5xx answers (500, 502, 503, 504) only for methods that are safe to repeat."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in NOT_IDEMPOTENT:
+            return False
+        return response is not None and response.status_code in SERVER_ERRORS
+
+
 def _retry_after(response: HttpResponse | None) -> float:
     if response is None:
         return 1.0
@@ -79,6 +91,7 @@ def make_web_client(token: str | None, base_url: str, *, sleep: Sleep = asyncio.
     handlers: list[AsyncRetryHandler] = [
         RateLimitRetryHandler(max_wait=max_rate_limit_wait, sleep=sleep),
         SafeConnectionRetryHandler(max_retry_count=2),
+        SafeServerErrorRetryHandler(max_retry_count=2),
     ]
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
                                     connector=aiohttp.TCPConnector(limit=100))

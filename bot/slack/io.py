@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.attachment import Attachment
 from bot.redact import Redactor
+from bot.slack.client import SERVER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ class Identity:
     user_id: str
     name: str
     team_id: str
+
+
+def _what(exc: BaseException) -> str:
+    return f"HTTP {exc.response.status_code}" if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
 class SlackIO:
@@ -62,9 +67,12 @@ class SlackIO:
             try:
                 response = await self.client.chat_postMessage(**payload)
                 return response["ts"]
-            except CONNECTION_ERRORS as exc:
-                log.warning("chat.postMessage lost its connection (%s); checking whether it landed", type(exc).__name__,
-                            exc_info=True)
+            except (*CONNECTION_ERRORS, SlackApiError) as exc:
+                if isinstance(exc, SlackApiError) and exc.response.status_code not in SERVER_ERRORS:
+                    raise  # Slack refused this post (bad blocks, no channel, ...): repeating it won't help
+                log.warning("chat.postMessage failed (%s); checking whether it landed", _what(exc), exc_info=True)
+                if attempt:
+                    await asyncio.sleep(0.5 * attempt)
                 if key and thread_ts:
                     landed = await self._find_post(channel, thread_ts, key)
                     if landed:

@@ -116,3 +116,17 @@ async def test_assistant_threads_use_the_status_line_and_survive_its_failure(cha
     again = await chat.say("alice", dm, "and now?", thread_ts=thread_ts)
     assert await chat.finished(again) == {"white_check_mark"}
     assert "Still answered." in chat.answer(again)
+
+
+async def test_slack_5xx_on_posts_and_edits_is_retried_and_nothing_is_posted_twice(chat, slack, model):
+    slack.streaming_enabled = False
+    slack.fail("chat.postMessage", error="internal_error", status=500, times=1)  # the progress message
+    slack.fail("chat.postMessage", error="service_unavailable", status=503, times=1,
+               when=lambda args: "Twice" in str(args.get("text")))  # the answer, refused once
+    slack.fail("chat.update", error="internal_error", status=502, times=2)
+    model.script(Reply.text("Twice refused, once posted."))
+    asked = await chat.say("alice", "#general", "@chatops hi")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    assert chat.answer(asked) == "Twice refused, once posted."
+    assert len(chat.bot_messages(asked)) == 2  # progress + answer, no duplicate
+    assert chat.progress_message(asked)["text"].startswith(":white_check_mark: Answered")
