@@ -140,9 +140,9 @@ class ChatopsApp:
 def build_app(settings: Settings, deps: Deps | None = None) -> ChatopsApp:
     deps = deps or Deps()
     redactor = Redactor(settings.secrets)
-    client = deps.web_client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    store = deps.store or Store.open(settings.db_path, redactor)
+    store = deps.store or Store.open(settings.db_path, redactor)  # first: an unusable home stops us here
     store.redactor = redactor  # a store handed in (tests) keeps secrets out too
+    client = deps.web_client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
     io = SlackIO(client, redactor)
     skills = SKILLS if deps.skills is None else deps.skills
     model = deps.model or (ChatModel(settings) if settings.model_configured else None)

@@ -21,7 +21,7 @@ from bot.errors import ModelError, SettingsError, SkillError, UserError
 from bot.repos.github_auth import GitHubAuth
 from bot.settings import Settings
 from bot.slack.client import make_web_client
-from bot.store.sqlite import Store
+from bot.store.sqlite import Store, StoreUnavailableError
 
 TLS_MODES = ("require", "verify-ca", "verify-full")  # the sslmodes that never send a password in clear
 
@@ -117,9 +117,8 @@ class Doctor:
             store = Store.open(settings.db_path)
             store.close()
             self.report(True, "CHATOPS_HOME", f"{settings.home} is writable; database up to date")
-        except Exception as exc:
-            self.report(False, "CHATOPS_HOME", f"cannot open {settings.db_path} ({type(exc).__name__}). "
-                                               "Point CHATOPS_HOME at a writable directory.")
+        except StoreUnavailableError as exc:
+            self.report(False, "CHATOPS_HOME", exc.message)
 
     async def _slack(self, settings: Settings) -> None:
         if not settings.slack_bot_token:

@@ -19,6 +19,7 @@ from bot.cli.loop_probe import watch_loop
 from bot.errors import SettingsError
 from bot.redact import RedactingFormatter, Redactor
 from bot.settings import Settings
+from bot.store.sqlite import StoreUnavailableError
 
 
 def configure_logging(settings: Settings, stream=None) -> None:
@@ -56,7 +57,11 @@ def main() -> None:
 def run(port: int, host: str, loop_probe: Path | None) -> None:
     settings = load_settings(for_slack=True)
     configure_logging(settings)
-    asyncio.run(_serve(settings, host, port, loop_probe))
+    try:
+        asyncio.run(_serve(settings, host, port, loop_probe))
+    except StoreUnavailableError as exc:  # one plain sentence, not a traceback
+        click.echo(f"chatops cannot start: {exc.message}", err=True)
+        raise SystemExit(1) from None
 
 
 @main.command(help="Try the bot locally: a Slack emulator, the bot wired to it, and a chat in this terminal.")

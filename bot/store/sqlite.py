@@ -7,6 +7,7 @@ loop is never held for long. WAL mode lets `chatops status` read while the bot w
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import fields
@@ -15,9 +16,27 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.errors import UserError
 from bot.redact import Redactor
 from bot.store.migrations import migrate
 from bot.store.records import RUN_COLUMNS, Proposal, Run, ThreadSession, new_run_id
+
+
+class StoreUnavailableError(UserError):
+    """The store's folder or file cannot be written: full, read-only, or not a folder."""
+
+    @classmethod
+    def about(cls, path: Path, exc: BaseException) -> StoreUnavailableError:
+        text = str(exc).lower()
+        errno = getattr(exc, "errno", None)
+        if errno == 28 or "full" in text:  # ENOSPC, or SQLite's "database or disk is full"
+            why = "the disk is full"
+        elif errno in (13, 30) or "readonly" in text or "read-only" in text:  # EACCES, EROFS
+            why = "its folder is read-only"
+        else:
+            why = f"it cannot be opened ({type(exc).__name__})"
+        return cls(f"I can't use my database at {path}: {why}. Point CHATOPS_HOME at a writable folder with "
+                   "free space (`chatops doctor` checks it).", kind="store")
 
 
 class Store:
@@ -33,12 +52,16 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, redactor: Redactor | None = None) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = Database(path)
-        db.enable_wal()
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        return cls(db, redactor)
+        """The store at `path`; `StoreUnavailableError` (a plain sentence) when it cannot be opened for writing."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = Database(path)
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            return cls(db, redactor)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError.about(path, exc) from exc
 
     @classmethod
     def memory(cls) -> Store:

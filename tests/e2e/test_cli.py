@@ -75,3 +75,18 @@ async def test_doctor_says_exactly_what_is_wrong(tmp_path, slack, model):
     assert "✗ SLACK_BOT_TOKEN: rejected by Slack (invalid_auth)" in text
     assert "✗ CHATOPS_MODEL: `gpt-unknown` is not served by the endpoint; it has: sim-model" in text
     assert "2 problems found." in text
+
+
+async def test_chatops_run_with_an_unusable_home_exits_with_one_plain_sentence(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder\n")
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                    CHATOPS_HOME=str(tmp_path / "a-file" / "home"))
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--port", "0", env=env,
+                                                   stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    text = stderr.decode()
+    assert process.returncode == 1, text
+    assert text.strip().splitlines()[-1] == (
+        f"chatops cannot start: I can't use my database at {tmp_path}/a-file/home/chatops.db: it cannot be opened "
+        "(NotADirectoryError). Point CHATOPS_HOME at a writable folder with free space (`chatops doctor` checks it).")
+    assert "Traceback" not in text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from sqlite_utils import Database
 
 from bot.store.migrations import MIGRATIONS, migrate
 from bot.store.records import ThreadSession
-from bot.store.sqlite import Store
+from bot.store.sqlite import Store, StoreUnavailableError
 
 
 def test_migrations_are_recorded_and_run_once(tmp_path):
@@ -54,3 +57,14 @@ def test_tool_calls_are_the_audit_trail():
     calls = store.tool_calls("r1")
     assert [(c["name"], c["ok"], c["error"]) for c in calls] == [("search_code", 1, None),
                                                                   ("read_file", 0, "no such file")]
+
+
+@pytest.mark.parametrize(("error", "why"), [
+    (OSError(28, "No space left on device"), "the disk is full"),
+    (sqlite3.OperationalError("database or disk is full"), "the disk is full"),
+    (sqlite3.OperationalError("attempt to write a readonly database"), "its folder is read-only"),
+    (PermissionError(13, "Permission denied"), "its folder is read-only"),
+])
+def test_an_unusable_store_is_named_in_plain_words(tmp_path, error, why):
+    message = StoreUnavailableError.about(tmp_path / "chatops.db", error).message
+    assert message.startswith(f"I can't use my database at {tmp_path}/chatops.db: {why}.")
