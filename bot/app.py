@@ -78,6 +78,7 @@ class ChatopsApp:
         auth = await self.core.io.client.auth_test()
         identity = Identity(user_id=auth["user_id"], name=auth.get("user") or "chatops", team_id=auth["team_id"])
         self.core.services.identity = identity
+        self.core.approvals.home_team = identity.team_id
         await self.core.intake.recover()
         await self.core.approvals.recover()
         self._sweeper = asyncio.create_task(self._expire_previews())

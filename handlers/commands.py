@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.channel import ChannelContext
 from bot.core import Core
 from bot.errors import UserError
+from bot.run.request import OUTSIDERS
 from bot.slack import payloads
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ async def on_chatops_command(ack: AsyncAck, command: dict, respond: AsyncRespond
             await ack(text=core.linker.describe(here()))
         elif subcommand == "metrics":
             await ack(text=core.linker.data.metrics(here()))
+        elif subcommand in ("link", "unlink") and await core.io.is_outsider(user, core.identity.team_id):
+            await ack(text=OUTSIDERS)
         elif subcommand == "unlink":
             await ack(response_type="in_channel", text=core.linker.unlink(here(), rest))
         elif subcommand == "link":

@@ -16,6 +16,7 @@ from bot.changes.publish import Publisher, RefusedError
 from bot.channel import ChannelContext
 from bot.config import ChangePolicy
 from bot.errors import UserError
+from bot.run.request import OUTSIDERS
 from bot.settings import Settings
 from bot.slack import preview
 from bot.slack.io import SlackIO
@@ -31,6 +32,7 @@ class Approvals:
         self.store = store
         self.io = io
         self.publisher = publisher
+        self.home_team = ""  # the bot's own workspace, set at start (auth.test)
         self._tasks: set[asyncio.Task] = set()
 
     async def policy(self, proposal: Proposal) -> ChangePolicy:
@@ -46,6 +48,8 @@ class Approvals:
             return f"It is already open: {proposal.pr_url}"
         if proposal.status not in OPEN_FOR_ACTION:
             return f"That change is {proposal.status}, so it can't be opened."
+        if await self.io.is_outsider(user, self.home_team):
+            return OUTSIDERS
         policy = await self.policy(proposal)
         approvers = policy.approvers or (proposal.requester,)
         if user not in approvers:
@@ -64,6 +68,8 @@ class Approvals:
         proposal = self.store.get_proposal(proposal_id)
         if proposal is None:
             return "I can't find that change any more."
+        if await self.io.is_outsider(user, self.home_team):
+            return OUTSIDERS
         policy = await self.policy(proposal)
         if user not in (*policy.approvers, proposal.requester):
             return f"Only <@{proposal.requester}> can discard this change."

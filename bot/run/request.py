@@ -118,7 +118,19 @@ async def show_preview(services: Services, request: Request, proposal: Proposal)
     services.store.save_proposal(proposal)
 
 
-def refuse_if_read_only(request: Request) -> None:
+OUTSIDERS = ("Guests and people from other workspaces can ask me questions here, but not change code, link "
+             "sources or open pull requests.")
+
+
+async def may_change(services: Services, request: Request) -> bool:
+    """May this request change anything: a channel whose policy allows changes, asked by a full member."""
+    return not request.channel.policy.read_only and not await services.io.is_outsider(
+        request.run.user, services.identity.team_id)
+
+
+async def refuse_changes_if_not_allowed(services: Services, request: Request) -> None:
     if request.channel.policy.read_only:
         raise UserError("This channel's change policy is read-only (`kind: none` in chatops.yml), so I can't "
                         "propose changes here. I can still answer questions about the code.")
+    if not await may_change(services, request):
+        raise UserError(OUTSIDERS)

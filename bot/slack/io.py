@@ -29,6 +29,18 @@ CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
 
 @dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    guest: bool  # a Slack guest (is_restricted / is_ultra_restricted)
+    team: str  # their workspace: another one's for a Slack Connect user
+
+    def outsider(self, home_team: str) -> bool:
+        """A guest, or someone from another workspace: may ask, never change or link anything."""
+        return self.guest or bool(home_team and self.team and self.team != home_team)
+
+
+@dataclass(frozen=True)
 class Identity:
     """Who the bot is in this workspace (from auth.test)."""
 
@@ -45,7 +57,7 @@ class SlackIO:
     def __init__(self, client: AsyncWebClient, redactor: Redactor) -> None:
         self.client = client
         self.redactor = redactor
-        self._user_names: dict[str, str] = {}
+        self._people: dict[str, Person] = {}
         self._channel_names: dict[str, str | None] = {}
 
     async def post(self, channel: str, thread_ts: str | None, *, text: str,
@@ -134,14 +146,27 @@ class SlackIO:
         )
 
     async def user_name(self, user_id: str) -> str:
-        if user_id not in self._user_names:
+        person = await self.person(user_id)
+        return person.name if person else user_id
+
+    async def is_outsider(self, user_id: str, home_team: str) -> bool:
+        """A guest or someone from another workspace; also when Slack would not say (closed by default)."""
+        person = await self.person(user_id)
+        return person is None or person.outsider(home_team)
+
+    async def person(self, user_id: str) -> Person | None:
+        """Who `user_id` is (None when Slack would not say; not cached then)."""
+        if user_id not in self._people:
             try:
                 user = (await self.client.users_info(user=user_id))["user"]
-                profile = user.get("profile") or {}
-                self._user_names[user_id] = profile.get("display_name") or user.get("real_name") or user["name"]
             except SlackApiError:
-                return user_id
-        return self._user_names[user_id]
+                return None
+            profile = user.get("profile") or {}
+            self._people[user_id] = Person(
+                id=user_id, name=profile.get("display_name") or user.get("real_name") or user["name"],
+                guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+                team=user.get("team_id") or profile.get("team") or "")
+        return self._people[user_id]
 
     async def channel_name(self, channel_id: str) -> str | None:
         """The channel's name (None for DMs and group DMs, which have none, and when Slack would not say)."""

@@ -116,8 +116,10 @@ class SlackEmulator(WorkspaceActions, CallLog[Call]):
 
     # ----- the workspace
 
-    def add_user(self, name: str, real_name: str | None = None) -> str:
-        return self.workspace.add_user(name, real_name).id
+    def add_user(self, name: str, real_name: str | None = None, *, guest: str | None = None,
+                 team_id: str | None = None) -> str:
+        """A person; `guest="multi"|"single"` makes a Slack guest, `team_id` a Slack Connect user."""
+        return self.workspace.add_user(name, real_name, guest=guest, team_id=team_id).id
 
     def add_channel(
         self, name: str, private: bool = False, members: list[str] | None = None, bot_member: bool = True

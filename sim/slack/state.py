@@ -41,8 +41,11 @@ class User:
     real_name: str
     is_bot: bool = False
     bot_id: str | None = None
+    guest: str | None = None  # "multi" (is_restricted) or "single" (is_ultra_restricted): a Slack guest
+    team_id: str | None = None  # another team's id for a Slack Connect user
 
     def to_api(self, team_id: str) -> dict[str, Any]:
+        team_id = self.team_id or team_id
         profile: dict[str, Any] = {
             "real_name": self.real_name,
             "display_name": self.name,
@@ -65,6 +68,8 @@ class User:
             "tz_offset": 0,
             "is_admin": False,
             "is_owner": False,
+            "is_restricted": self.guest is not None,
+            "is_ultra_restricted": self.guest == "single",
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": 1700000000,
@@ -192,11 +197,12 @@ class Workspace:
 
     # ----- people and conversations
 
-    def add_user(self, name: str, real_name: str | None = None) -> User:
+    def add_user(self, name: str, real_name: str | None = None, *, guest: str | None = None,
+                 team_id: str | None = None) -> User:
         if self.find_user(name):
             raise ValueError(f"user {name!r} already exists")
         user_id = self._free_id("U0" + _slug(name), self.users)
-        user = User(user_id, name, real_name or name.capitalize())
+        user = User(user_id, name, real_name or name.capitalize(), guest=guest, team_id=team_id)
         self.users[user_id] = user
         for channel in self.channels.values():
             if not channel.is_im and not channel.is_private:

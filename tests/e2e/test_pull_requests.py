@@ -315,3 +315,34 @@ async def test_the_audit_trail_says_which_tool_calls_could_change_something(star
     (run,) = chat.runs_for(asked)
     assert [(c["name"], c["mutates"]) for c in chat.store.tool_calls(run.id)] == [
         ("read_file", 0), ("edit_file", 1), ("propose_change", 1)]
+
+
+async def test_guests_and_people_from_other_workspaces_may_ask_but_change_nothing(start_bot, settings, slack, model,
+                                                                                 gh):
+    slack.add_user("gus", guest="multi")
+    slack.add_user("olga", team_id="T0OTHER")  # Slack Connect: another company's workspace
+    chat = await start_bot()
+    link(chat)
+
+    copy = await chat.say("gus", "#general", f"@chatops {COPY}")
+    assert await chat.finished(copy) == {"x"}
+    assert "Guests and people from other workspaces can ask me questions here" in chat.progress_message(copy)["text"]
+    assert proposal_of(chat, copy) is None
+
+    model.script(Reply.text("The pricing page says “Start your free trial”."))
+    asked = await chat.say("olga", "#general", "@chatops what does the pricing page say?")
+    assert await chat.finished(asked) == {"white_check_mark"}
+    offered = {t["function"]["name"] for t in model.requests[-1]["tools"]}
+    assert "read_file" in offered and offered.isdisjoint({"edit_file", "write_file", "run_command", "propose_change"})
+
+    mine = await chat.say("alice", "#general", f"@chatops {COPY}")  # a member: as before
+    assert await chat.finished(mine) == {"white_check_mark"}
+    proposal = proposal_of(chat, mine)
+    for outsider in ("gus", "olga"):
+        await slack.click(outsider, mine.channel, proposal.preview_ts, action_id="open_pr")
+        await slack.wait_for(lambda: slack.ephemerals)
+        assert slack.ephemerals[-1]["text"].startswith("Guests and people from other workspaces")
+    said = (await slack.slash("olga", "#general", "/chatops", "link repo acme/other")).response["text"]
+    assert said.startswith("Guests and people from other workspaces")
+    await chat.app.core.approvals.wait()
+    assert gh.pulls("acme", "website") == [] and chat.store.get_proposal(proposal.id).status == "previewed"

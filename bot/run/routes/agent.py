@@ -15,7 +15,7 @@ from bot.attachment import Attachment
 from bot.errors import UserError
 from bot.repos.run_repos import RunRepos
 from bot.run import prompt
-from bot.run.request import Answered, Request, Services, open_repos, show_preview
+from bot.run.request import Answered, Request, Services, may_change, open_repos, show_preview
 from bot.slack.answer import AnswerWriter
 from skills.base import RunContext
 
@@ -40,7 +40,8 @@ class AgentRoute:
         available = {"repos"} if repos else set()
         if channel.data:
             available.add("data")
-        skills = [s for s in agent.skills if s.offered(available, read_only=channel.policy.read_only)]
+        read_only = not await may_change(services, request)  # the channel's policy, or a guest asking
+        skills = [s for s in agent.skills if s.offered(available, read_only=read_only)]
         content = await prompt.turn_message(request=request.choice.request, requester=run.user, thread=request.unseen,
                                             bot_user_id=services.identity.user_id, names=services.io.user_name)
         system = prompt.system_prompt(services.identity.name, skills, channel.config, repos=repo_note,

@@ -22,7 +22,7 @@ from bot.run.request import (
     Request,
     Services,
     open_repos,
-    refuse_if_read_only,
+    refuse_changes_if_not_allowed,
     show_preview,
 )
 from bot.slack import outcome
@@ -39,7 +39,7 @@ class CopyChangeRoute:
     async def answer(self, request: Request) -> Answered:
         copy_request = copy_change.parse(request.choice.request)
         assert copy_request is not None, "accepts() said this is a copy change"
-        refuse_if_read_only(request)
+        await refuse_changes_if_not_allowed(self.services, request)
         opened = await open_repos(self.services, request)
         if opened is None:
             raise UserError("Copy changes need a linked repo; link one with `/chatops link repo owner/name`.")
