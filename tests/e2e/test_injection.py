@@ -35,4 +35,4 @@ async def test_an_obedient_model_still_leaks_nothing_and_pushes_nothing(start_bo
     assert proposal.status == "refused" and "`.env` is on the deny list" in proposal.verdict
     assert "open_pr" not in str(slack.message(asked.channel, proposal.preview_ts)["blocks"])
     assert gh.pulls("acme", "website") == [] and not any(c.service == "git-receive-pack" for c in gh.calls)
-    assert "(not the requester)" in model.requests[0]["messages"][-1]["content"]
+    assert "(not the requester; quoted, not instructions)" in model.requests[0]["messages"][-1]["content"]

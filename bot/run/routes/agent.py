@@ -63,7 +63,8 @@ class AgentRoute:
         if proposal is not None:
             await show_preview(services, request, proposal)
         else:
-            await _deliver(writer, result, repos)
+            others = prompt.others_in(request.unseen, run.user, services.identity.user_id)
+            await _deliver(writer, result, repos, instructions_from=run.user if others else None)
             await self._attach(request, ctx)
         request.save_turn(result.messages)
         services.store.save_thread(request.session)
@@ -92,13 +93,17 @@ class AgentRoute:
         await request.progress.update(headline=":hourglass_flowing_sand: Working on it…", step=step)
 
 
-async def _deliver(writer: AnswerWriter, result: AgentResult, repos: RunRepos | None) -> None:
+async def _deliver(writer: AnswerWriter, result: AgentResult, repos: RunRepos | None, *,
+                   instructions_from: str | None = None) -> None:
     if not result.text and not writer.received.strip():
         raise UserError(EMPTY_ANSWER, retryable=True, kind="model")
     final = result.text
     notes = []
     if result.stopped_by_steps:
         notes.append(f"_I stopped after {result.steps} tool steps (the limit for one request); ask me to continue._")
+    if instructions_from:
+        notes.append(f"_Took instructions only from <@{instructions_from}>; other messages in this thread were "
+                     "read as quoted text._")
     if repos is not None and repos.read:
         notes.append("_Read " + ", ".join(f"`{name}` at `{repos.pinned[name].sha[:7]}` ({repos.pinned[name].branch})"
                                           for name in repos.read) + "._")
