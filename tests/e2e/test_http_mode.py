@@ -139,3 +139,16 @@ async def test_an_oversized_header_gets_400_without_a_traceback(chat, slack, cap
             slack.deliverer.http_url, data=b"{}", headers={"X-Junk": "x" * 20_000}) as response:
         assert response.status == 400
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_over_socket_mode_malformed_clicks_and_commands_are_dropped_with_a_log_line(start_bot, slack, caplog):
+    chat = await start_bot(mode="socket")
+    bodies = [{"type": "block_actions", "user": ALICE, "channel": {"id": "C0GENERAL"},
+               "actions": [{"action_id": "open_pr"}], "token": "x", "team": {"id": "T0SIM"}, "api_app_id": "A0SIM"},
+              {"command": "/chatops", "text": "links", "token": "x", "team_id": "T0SIM", "api_app_id": "A0SIM"}]
+    with caplog.at_level(logging.INFO):
+        for body in bodies:
+            await slack.deliver(body)
+        await slack.wait_for(lambda: sum("dropped a malformed" in r.getMessage() for r in caplog.records) >= 2)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert slack.ephemerals == [] and chat.store.count_runs() == 0
